@@ -55,6 +55,12 @@ public final class TestingJobService implements JobService {
 
   private int nextId = 1;
 
+  /**
+   * The next accepted job's run: {@link #get} answers these views (their ids replaced by the new
+   * job's) one after another, then the last.
+   */
+  public volatile List<JobView> nextRun;
+
   /** {@link #get} answers these views of {@code jobId} one after another, then the last. */
   public void script(String jobId, List<JobView> views) {
     scripts.put(jobId, new ArrayList<>(views));
@@ -81,6 +87,11 @@ public final class TestingJobService implements JobService {
         }
         JobView job = JobView.queued(id, spec.name(), 100, spec.cluster().currency());
         jobs.put(id, job);
+        List<JobView> run = nextRun;
+        if (run != null) {
+          nextRun = null;
+          script(id, run.stream().map(view -> withId(view, id)).toList());
+        }
         yield CompletableFuture.completedFuture(new SubmitResult.Accepted(job));
       }
     };
@@ -158,6 +169,24 @@ public final class TestingJobService implements JobService {
             job.currency(),
             job.epochs(),
             null));
+  }
+
+  private static JobView withId(JobView view, String id) {
+    return new JobView(
+        id,
+        view.name(),
+        view.state(),
+        view.epoch(),
+        view.step(),
+        view.totalSteps(),
+        view.loss(),
+        view.tokensPerSecond(),
+        view.etaSeconds(),
+        view.cost(),
+        view.projectedCost(),
+        view.currency(),
+        view.epochs(),
+        view.error());
   }
 
   @Override
