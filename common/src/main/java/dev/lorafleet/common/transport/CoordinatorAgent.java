@@ -25,7 +25,8 @@ public final class CoordinatorAgent implements Agent, GradientAdapter.Listener {
   private static final int CHUNKS_PER_CYCLE = 64;
 
   /** One parameter vector to send; {@code future} is null for a re-send a worker asked for. */
-  private record Send(CoordinatorJob job, long step, float[] values, CompletableFuture<Void> future) {}
+  private record Send(
+      CoordinatorJob job, long step, float[] values, CompletableFuture<Void> future) {}
 
   private final Subscription gradients;
   private final VectorPublisher parameters;

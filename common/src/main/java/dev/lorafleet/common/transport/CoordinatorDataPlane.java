@@ -73,8 +73,8 @@ public final class CoordinatorDataPlane implements AutoCloseable {
    * DataPlaneConfig#driverDirectoryParent()}, deleted on {@link #close()}), the gradient
    * subscription and the parameter publication, and the agent thread.
    *
-   * @throws DataPlaneException when the driver or a channel cannot start (port taken, directory
-   *     not writable); the message names the port or path
+   * @throws DataPlaneException when the driver or a channel cannot start (port taken, directory not
+   *     writable); the message names the port or path
    */
   public static CoordinatorDataPlane open(DataPlaneConfig config) {
     DataPlaneDriver driver = DataPlaneDriver.launchEmbedded(config, "coordinator");
@@ -199,8 +199,8 @@ public final class CoordinatorDataPlane implements AutoCloseable {
    * change it right away.
    *
    * @return completes when every chunk has been handed to Aeron, or no worker is connected at all
-   *     (delivery is Aeron's job from there; workers wait for the version they need, and ask for
-   *     it if they missed it), or a newer version of the job superseded it; fails with {@link
+   *     (delivery is Aeron's job from there; workers wait for the version they need, and ask for it
+   *     if they missed it), or a newer version of the job superseded it; fails with {@link
    *     DataPlaneException} if the broadcast makes no progress for {@link
    *     DataPlaneConfig#sendTimeout()}
    */
@@ -238,8 +238,7 @@ public final class CoordinatorDataPlane implements AutoCloseable {
   }
 
   private static String resolvedControl(ExclusivePublication publication, DataPlaneConfig config) {
-    List<String> addresses =
-        awaitAddresses(publication::localSocketAddresses, "parameter control");
+    List<String> addresses = awaitAddresses(publication::localSocketAddresses, "parameter control");
     String address = addresses.get(0);
     int colon = address.lastIndexOf(':');
     return config.host() + address.substring(colon);

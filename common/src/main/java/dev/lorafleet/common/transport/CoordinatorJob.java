@@ -11,6 +11,7 @@ final class CoordinatorJob {
   GradientReducer gather;
   CompletableFuture<GatherResult> future;
   long deadlineNanos;
+
   /** The last gather that completed or timed out; its frames are duplicates now. */
   long finishedStep = -1;
 

@@ -8,14 +8,15 @@ import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.NanoClock;
 
 /**
- * Hands commands from control-plane threads to the coordinator's data-plane agent through a
- * bounded lock-free queue; the agent drains it at the start of every duty cycle. Thread-safe.
+ * Hands commands from control-plane threads to the coordinator's data-plane agent through a bounded
+ * lock-free queue; the agent drains it at the start of every duty cycle. Thread-safe.
  */
 public final class CoordinatorProxy {
   private final ManyToOneConcurrentArrayQueue<CoordinatorCommand> queue;
   private final NanoClock clock;
 
-  public CoordinatorProxy(ManyToOneConcurrentArrayQueue<CoordinatorCommand> queue, NanoClock clock) {
+  public CoordinatorProxy(
+      ManyToOneConcurrentArrayQueue<CoordinatorCommand> queue, NanoClock clock) {
     this.queue = queue;
     this.clock = clock;
   }

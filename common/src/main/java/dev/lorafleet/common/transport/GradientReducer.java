@@ -14,12 +14,12 @@ import org.agrona.DirectBuffer;
  * arrive, bitwise independent of arrival order.
  *
  * <p>Why it is deterministic without buffering: workers are ranked by id and element {@code i} is
- * always summed as {@code ((0 + w0[i]) + w1[i]) + …}. A chunk of rank {@code r} covering {@code
- * [o, o+n)} is added only once every lower rank has delivered up to {@code o+n}; until then the
- * frame is {@linkplain Verdict#HOLD held}: the agent leaves it in Aeron's term buffer (controlled
- * poll, ABORT) and it is offered again on the next poll. Aeron delivers each worker's chunks in
- * order, so no chunk is ever copied aside and memory stays one vector whatever the worker count; a
- * fast worker is held back at most one Aeron receiver window ahead of a slower lower rank. Measured
+ * always summed as {@code ((0 + w0[i]) + w1[i]) + …}. A chunk of rank {@code r} covering {@code [o,
+ * o+n)} is added only once every lower rank has delivered up to {@code o+n}; until then the frame
+ * is {@linkplain Verdict#HOLD held}: the agent leaves it in Aeron's term buffer (controlled poll,
+ * ABORT) and it is offered again on the next poll. Aeron delivers each worker's chunks in order, so
+ * no chunk is ever copied aside and memory stays one vector whatever the worker count; a fast
+ * worker is held back at most one Aeron receiver window ahead of a slower lower rank. Measured
  * alternative (exact accumulation) would need a wide accumulator per element, 2–4× the memory
  * traffic.
  *
@@ -137,12 +137,12 @@ public final class GradientReducer {
 
   /**
    * Takes one gradient frame of this job that {@link VectorFrame#validate} passed. Frames of this
-   * gather's (step, round) only; the caller sorts out other steps with {@link #isOlderThanThis}
-   * and {@link #isNewerThanThis}.
+   * gather's (step, round) only; the caller sorts out other steps with {@link #isOlderThanThis} and
+   * {@link #isNewerThanThis}.
    *
    * @param sessionId the Aeron session (image) the frame came on: a chunk that skips ahead on the
-   *     image that delivered this worker's previous chunk means one was lost (dropped, counted);
-   *     on another image it is a replacement publication overtaking the old one's tail (held)
+   *     image that delivered this worker's previous chunk means one was lost (dropped, counted); on
+   *     another image it is a replacement publication overtaking the old one's tail (held)
    */
   public Verdict onFrame(DirectBuffer buffer, int offset, int frameLength, int sessionId) {
     if (VectorFrame.totalLength(buffer, offset) != length) {
@@ -205,7 +205,12 @@ public final class GradientReducer {
   public ReducedGradient result() {
     if (!isComplete()) {
       throw new IllegalStateException(
-          "gather for job " + jobId + " step " + step + " is not complete; missing " + incomplete());
+          "gather for job "
+              + jobId
+              + " step "
+              + step
+              + " is not complete; missing "
+              + incomplete());
     }
     long tokenSum = 0;
     double lossSum = 0;

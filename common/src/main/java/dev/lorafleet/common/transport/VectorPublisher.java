@@ -72,7 +72,8 @@ public final class VectorPublisher implements AutoCloseable {
    * @param publication the publication to start with (already added)
    * @param recreateChannel the channel a replacement publication is added on: the publication's own
    *     with any bound ports resolved and without initial-position parameters
-   * @param maxChunkBytes payload bytes per chunk; 0 or more than fits one frame means one full frame
+   * @param maxChunkBytes payload bytes per chunk; 0 or more than fits one frame means one full
+   *     frame
    * @param description what and where, for error messages ("gradients to 10.0.0.1:40123")
    */
   public VectorPublisher(
@@ -187,8 +188,20 @@ public final class VectorPublisher implements AutoCloseable {
         MutableDirectBuffer buffer = claim.buffer();
         int offset = claim.offset();
         VectorFrame.encodeHeader(
-            buffer, offset, kind, dtype, jobKey, step, senderKey, round, sequence, length,
-            nextOffset, count, tokenCount, lossSum);
+            buffer,
+            offset,
+            kind,
+            dtype,
+            jobKey,
+            step,
+            senderKey,
+            round,
+            sequence,
+            length,
+            nextOffset,
+            count,
+            tokenCount,
+            lossSum);
         VectorFrame.encodePayload(buffer, offset, dtype, values, nextOffset, count);
         VectorFrame.sealChecksum(buffer, offset, frameLength, crc, checksumScratch);
         claim.commit();
@@ -285,8 +298,20 @@ public final class VectorPublisher implements AutoCloseable {
       return false;
     }
     VectorFrame.encodeHeader(
-        claim.buffer(), claim.offset(), kind, WireDtype.FP32, jobKey, step, senderKey, 0, 0, 0, 0,
-        0, 0, 0.0);
+        claim.buffer(),
+        claim.offset(),
+        kind,
+        WireDtype.FP32,
+        jobKey,
+        step,
+        senderKey,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0.0);
     if (checksumScratch.length < frameLength) {
       checksumScratch = new byte[frameLength];
     }

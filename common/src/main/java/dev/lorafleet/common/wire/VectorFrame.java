@@ -147,7 +147,12 @@ public final class VectorFrame {
 
   /** Encodes {@code count} elements of {@code source} from {@code from} as the payload. */
   public static void encodePayload(
-      MutableDirectBuffer buffer, int offset, WireDtype dtype, float[] source, int from, int count) {
+      MutableDirectBuffer buffer,
+      int offset,
+      WireDtype dtype,
+      float[] source,
+      int from,
+      int count) {
     int payload = offset + HEADER_LENGTH;
     switch (dtype) {
       case FP32 -> {
@@ -327,17 +332,22 @@ public final class VectorFrame {
 
   /**
    * Adds the payload into {@code accumulator[chunkOffset…]} element by element (fp32 adds). {@code
-   * scratch} holds at least chunk length floats: the payload is bulk-copied there first so that
-   * the add is a plain array loop the JIT vectorizes.
+   * scratch} holds at least chunk length floats: the payload is bulk-copied there first so that the
+   * add is a plain array loop the JIT vectorizes.
    */
-  public static void addInto(DirectBuffer buffer, int offset, float[] accumulator, float[] scratch) {
+  public static void addInto(
+      DirectBuffer buffer, int offset, float[] accumulator, float[] scratch) {
     WireDtype dtype = dtype(buffer, offset);
     int at = chunkOffset(buffer, offset);
     int count = chunkLength(buffer, offset);
     int payload = offset + HEADER_LENGTH;
     if (dtype == WireDtype.FP32 && NATIVE_LITTLE_ENDIAN) {
       UnsafeApi.copyMemory(
-          buffer.byteArray(), buffer.addressOffset() + payload, scratch, FLOAT_ARRAY_BASE, 4L * count);
+          buffer.byteArray(),
+          buffer.addressOffset() + payload,
+          scratch,
+          FLOAT_ARRAY_BASE,
+          4L * count);
       addArrays(accumulator, at, scratch, count);
     } else if (dtype == WireDtype.FP32) {
       for (int i = 0; i < count; i++) {

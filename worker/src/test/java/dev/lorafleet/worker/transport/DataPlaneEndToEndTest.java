@@ -55,8 +55,7 @@ class DataPlaneEndToEndTest {
       parameters[i] = random.nextFloat();
     }
     try (CoordinatorDataPlane coordinator = CoordinatorDataPlane.open(testConfig())) {
-      var gathered =
-          coordinator.gather("job-1", 7, workers, length, Duration.ofSeconds(20));
+      var gathered = coordinator.gather("job-1", 7, workers, length, Duration.ofSeconds(20));
       List<Future<AdapterParameters>> received = new ArrayList<>();
       for (int w = 0; w < workers.size(); w++) {
         int index = w;
@@ -84,7 +83,8 @@ class DataPlaneEndToEndTest {
         int w = workers.indexOf(id);
         for (int i = 0; i < length; i++) {
           float x = vectors.get(w)[i];
-          expected[i] += dtypes[w] == WireDtype.BF16 ? VectorFrame.fromBf16(VectorFrame.toBf16(x)) : x;
+          expected[i] +=
+              dtypes[w] == WireDtype.BF16 ? VectorFrame.fromBf16(VectorFrame.toBf16(x)) : x;
         }
       }
       assertThat(sum.sum()).containsExactly(expected);
