@@ -40,10 +40,13 @@ public final class WorkerRegistry extends AbstractBehavior<CoordinatorInbound> {
 
   /** The commands of the coordinator's own actors (workers send {@code ToCoordinator}). */
   public sealed interface Command extends CoordinatorInbound
-      permits Subscribe, RouteJob, UnrouteJob, WorkerRegistry.ChunkRead {}
+      permits Subscribe, GetWorkers, RouteJob, UnrouteJob, WorkerRegistry.ChunkRead {}
 
   /** Sends {@link Workers} now and after every change. */
   public record Subscribe(ActorRef<Workers> subscriber) implements Command {}
+
+  /** Replies with the current {@link Workers} once. */
+  public record GetWorkers(ActorRef<Workers> replyTo) implements Command {}
 
   /** The live workers (sorted by id) under membership epoch {@code epoch}. */
   public record Workers(List<WorkerHandle> workers, long epoch) {}
@@ -93,6 +96,12 @@ public final class WorkerRegistry extends AbstractBehavior<CoordinatorInbound> {
     return newReceiveBuilder()
         .onMessage(ClusterProtocol.ToCoordinator.class, this::onFromWorker)
         .onMessage(Subscribe.class, this::onSubscribe)
+        .onMessage(
+            GetWorkers.class,
+            get -> {
+              get.replyTo().tell(snapshot());
+              return this;
+            })
         .onMessage(RouteJob.class, this::onRouteJob)
         .onMessage(UnrouteJob.class, this::onUnrouteJob)
         .onMessage(ChunkRead.class, this::onChunkRead)

@@ -1,5 +1,6 @@
 package dev.lorafleet.coordinator.job;
 
+import dev.lorafleet.coordinator.api.JobState;
 import dev.lorafleet.coordinator.cluster.DatasetStore;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
 import java.time.Clock;

@@ -10,6 +10,9 @@ import dev.lorafleet.common.protocol.JobPrepared;
 import dev.lorafleet.common.protocol.StepAssignment;
 import dev.lorafleet.common.protocol.StepFailed;
 import dev.lorafleet.common.protocol.StopJob;
+import dev.lorafleet.coordinator.api.EpochReport;
+import dev.lorafleet.coordinator.api.JobReport;
+import dev.lorafleet.coordinator.api.JobState;
 import dev.lorafleet.coordinator.checkpoint.CheckpointFormat;
 import dev.lorafleet.coordinator.checkpoint.Checkpointer;
 import dev.lorafleet.coordinator.checkpoint.TrainerState;
@@ -852,7 +855,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     AdamW adam = optimizer == null ? null : optimizer.optimizer();
     JobReport report =
         new JobReport(
-            jobId, settings.name(), terminal.name(), settings.currency(), cost.cost(now), epochs);
+            jobId, settings.name(), terminal, settings.currency(), cost.cost(now), epochs);
     getContext()
         .pipeToSelf(
             CompletableFuture.runAsync(
@@ -905,12 +908,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
 
   private JobReport report() {
     return new JobReport(
-        jobId,
-        settings.name(),
-        state.name(),
-        settings.currency(),
-        cost.cost(clock.instant()),
-        epochs);
+        jobId, settings.name(), state, settings.currency(), cost.cost(clock.instant()), epochs);
   }
 
   private JobStatus status() {

@@ -1,7 +1,9 @@
 package dev.lorafleet.coordinator.job;
 
+import dev.lorafleet.common.spec.JobSpec;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * What the job runner needs from an accepted job spec (a validated {@code JobSpec} maps onto it).
@@ -30,6 +32,37 @@ public record JobSettings(
   public JobSettings {
     datasets = List.copyOf(datasets);
     evals = List.copyOf(evals);
+  }
+
+  /**
+   * The settings of a validated spec; relative paths are resolved against {@code baseDir} (the
+   * directory of the spec file, or the coordinator's working directory).
+   */
+  public static JobSettings from(JobSpec spec, Path baseDir) {
+    JobSpec.Training t = spec.training();
+    return new JobSettings(
+        spec.name(),
+        baseDir.resolve(spec.model()).normalize(),
+        spec.datasets().stream()
+            .map(d -> new TrainSet(baseDir.resolve(d.path()).normalize(), d.weight()))
+            .toList(),
+        spec.eval().stream()
+            .map(e -> new EvalSet(e.name(), baseDir.resolve(e.path()).normalize()))
+            .toList(),
+        t.epochs(),
+        t.learningRate(),
+        t.scheduler().name().toLowerCase(Locale.ROOT),
+        t.warmupSteps(),
+        t.globalBatchSize(),
+        t.seed(),
+        t.weightDecay(),
+        t.maxGradNorm(),
+        spec.cluster().workers(),
+        spec.cluster().gpusPerWorker(),
+        spec.cluster().pricePerGpuHour(),
+        spec.cluster().currency(),
+        spec.checkpoint().everySteps(),
+        spec.checkpoint().keepLast());
   }
 
   /** A training dataset and its mixing weight. */

@@ -1,5 +1,7 @@
 package dev.lorafleet.coordinator.job;
 
+import dev.lorafleet.coordinator.api.EpochReport;
+import dev.lorafleet.coordinator.api.JobState;
 import java.util.List;
 
 /**

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.lorafleet.common.protocol.CoordinatorHello;
+import dev.lorafleet.coordinator.api.EpochReport;
+import dev.lorafleet.coordinator.api.JobReport;
+import dev.lorafleet.coordinator.api.JobState;
 import dev.lorafleet.coordinator.checkpoint.Checkpointer;
 import dev.lorafleet.coordinator.checkpoint.TestingRawFormat;
 import dev.lorafleet.coordinator.cluster.DatasetStore;
@@ -170,7 +173,7 @@ class JobRunnerTest {
     assertThat(jobDir.resolve("spec.yaml")).hasContent("name: quad\n");
     assertThat(jobDir.resolve("final/params.bin")).exists();
     JobReport report = JobFiles.readReport(jobDir.resolve("report.json"));
-    assertThat(report.state()).isEqualTo("SUCCEEDED");
+    assertThat(report.state()).isEqualTo(JobState.SUCCEEDED);
     assertThat(report.epochs()).hasSize(3);
     assertThat(report.totalCost()).isCloseTo(done.cost(), within(1e-9));
     assertThat(Files.readAllLines(jobDir.resolve("events.jsonl")))
