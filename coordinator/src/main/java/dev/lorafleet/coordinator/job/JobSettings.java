@@ -1,5 +1,6 @@
 package dev.lorafleet.coordinator.job;
 
+import dev.lorafleet.common.lora.LoraConfig;
 import dev.lorafleet.common.spec.JobSpec;
 import java.nio.file.Path;
 import java.util.List;
@@ -14,6 +15,7 @@ public record JobSettings(
     Path model,
     List<TrainSet> datasets,
     List<EvalSet> evals,
+    LoraConfig lora,
     int epochs,
     double learningRate,
     String scheduler,
@@ -49,6 +51,12 @@ public record JobSettings(
         spec.eval().stream()
             .map(e -> new EvalSet(e.name(), baseDir.resolve(e.path()).normalize()))
             .toList(),
+        new LoraConfig(
+            spec.lora().r(),
+            spec.lora().alpha(),
+            spec.lora().dropout(),
+            spec.lora().targetModules(),
+            spec.lora().useRslora()),
         t.epochs(),
         t.learningRate(),
         t.scheduler().name().toLowerCase(Locale.ROOT),

@@ -94,6 +94,7 @@ class JobRunnerTest {
         Path.of(model),
         List.of(new JobSettings.TrainSet(train, 1.0)),
         List.of(new JobSettings.EvalSet("held-out", writeLines("eval.jsonl", 8))),
+        dev.lorafleet.common.lora.LoraConfig.of(4, 8, 0, "q_proj"),
         epochs,
         0.1,
         "constant",
