@@ -424,16 +424,25 @@ public final class CoordinatorMetrics {
     }
 
     /**
-     * Records a state change; {@code state} is one of {@link #JOB_STATES}. Entering RUNNING counts
-     * as progress, so a resumed or unpaused job is not reported stalled for the time it waited.
+     * Records a state change; {@code state} is one of {@link #JOB_STATES}.
+     *
+     * <p>The stall clock ({@code lorafleet_last_progress_timestamp_seconds}) starts when the job
+     * starts wanting to train: entering RUNNING, or WAITING_FOR_WORKERS from anything but RUNNING.
+     * So a resumed or unpaused job is not reported stalled for the time it was meant to wait, while
+     * a running job that loses its workers keeps its clock and is reported once it has made no step
+     * for too long.
      */
     public void onStateChanged(String newState) {
       if (!JOB_STATES.contains(newState)) {
         throw new IllegalArgumentException(
             "job " + id + ": unknown state '" + newState + "'; expected one of " + JOB_STATES);
       }
+      String previous = state;
       state = newState;
-      if (newState.equals("RUNNING")) {
+      boolean startsWanting =
+          newState.equals("RUNNING")
+              || (newState.equals("WAITING_FOR_WORKERS") && !previous.equals("RUNNING"));
+      if (startsWanting) {
         lastProgress.get().set(now());
       }
     }

@@ -306,7 +306,7 @@ class CoordinatorMetricsTest {
   }
 
   @Test
-  void enteringRunningCountsAsProgressForTheStallAlert() throws Exception {
+  void stallClockStartsWhenTheJobWantsToTrainNotWhenItLosesWorkers() throws Exception {
     Instant[] now = {NOW};
     Clock moving =
         new Clock() {
@@ -326,17 +326,24 @@ class CoordinatorMetricsTest {
           }
         };
     PrometheusRegistry own = new PrometheusRegistry();
-    CoordinatorMetrics.Job paused = new CoordinatorMetrics(own, moving).job("p", "CNY", 10, 5);
+    CoordinatorMetrics movingMetrics = new CoordinatorMetrics(own, moving);
+    CoordinatorMetrics.Job paused = movingMetrics.job("p", "CNY", 10, 5);
     paused.onStepCompleted(step(1, 2.0, 10));
     paused.onStateChanged("PAUSED");
     now[0] = NOW.plusSeconds(3600);
 
     paused.onStateChanged("RUNNING");
 
+    CoordinatorMetrics.Job orphaned = movingMetrics.job("o", "CNY", 10, 5);
+    orphaned.onStateChanged("RUNNING");
+    now[0] = NOW.plusSeconds(7200);
+    orphaned.onStateChanged("WAITING_FOR_WORKERS"); // lost its workers: the clock keeps running
+
     try (MetricsServer s = MetricsServer.start("127.0.0.1", 0, own)) {
-      assertThat(
-              Scrape.of(s.url())
-                  .value("lorafleet_last_progress_timestamp_seconds", Map.of("job", "p")))
+      Scrape scrape = Scrape.of(s.url());
+      assertThat(scrape.value("lorafleet_last_progress_timestamp_seconds", Map.of("job", "p")))
+          .isEqualTo(NOW.getEpochSecond() + 3600);
+      assertThat(scrape.value("lorafleet_last_progress_timestamp_seconds", Map.of("job", "o")))
           .isEqualTo(NOW.getEpochSecond() + 3600);
     }
   }
