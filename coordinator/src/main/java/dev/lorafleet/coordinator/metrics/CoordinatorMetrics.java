@@ -1,5 +1,8 @@
 package dev.lorafleet.coordinator.metrics;
 
+import dev.lorafleet.common.transport.DataPlaneCounters;
+import dev.lorafleet.common.wire.WireDtype;
+import dev.lorafleet.worker.metrics.DataPlaneDrops;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.datapoints.GaugeDataPoint;
@@ -15,6 +18,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -312,6 +316,17 @@ public final class CoordinatorMetrics {
    */
   public void registerDroppedFrames(String reason, LongSupplier count) {
     droppedFrames.put(Objects.requireNonNull(reason, "reason"), count);
+  }
+
+  /**
+   * Exposes the coordinator data plane's counters, read at every scrape: each drop reason as a
+   * {@code reason} of dropped frames, and the accepted payload bytes (all gradients, on the
+   * coordinator) as gradient bytes of {@code gradientDtype}.
+   */
+  public void registerDataPlane(Supplier<DataPlaneCounters> counters, WireDtype gradientDtype) {
+    DataPlaneDrops.register(counters, this::registerDroppedFrames);
+    registerGradientBytes(
+        gradientDtype.name().toLowerCase(Locale.ROOT), () -> counters.get().bytesAccepted());
   }
 
   /** Exposes a received-gradient byte counter for one wire dtype, read at every scrape. */

@@ -3,6 +3,8 @@ package dev.lorafleet.coordinator.metrics;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.lorafleet.common.transport.DataPlaneCounters;
+import dev.lorafleet.common.wire.WireDtype;
 import dev.lorafleet.worker.metrics.MetricsServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Clock;
@@ -288,6 +290,30 @@ class CoordinatorMetricsTest {
         .isEqualTo(4096);
     assertThat(scrape.value("lorafleet_gradient_bytes_total", Map.of("dtype", "bf16")))
         .isEqualTo(128);
+  }
+
+  @Test
+  void readsTheDataPlanesDropsAndGradientBytes() throws Exception {
+    DataPlaneCounters[] now = {new DataPlaneCounters(1, 100, 0, 0, 0, 0, 0, 0, 0, 0)};
+    metrics.registerDataPlane(() -> now[0], WireDtype.BF16);
+    now[0] = new DataPlaneCounters(9, 900, 0, 5, 1, 0, 0, 2, 0, 0);
+
+    Scrape scrape = Scrape.of(server.url());
+
+    assertThat(scrape.value("lorafleet_gradient_bytes_total", Map.of("dtype", "bf16")))
+        .isEqualTo(900);
+    assertThat(
+            scrape.value(
+                "lorafleet_transport_dropped_frames_total", Map.of("reason", "stale_step")))
+        .isEqualTo(5);
+    assertThat(
+            scrape.value(
+                "lorafleet_transport_dropped_frames_total", Map.of("reason", "unknown_job")))
+        .isEqualTo(1);
+    assertThat(
+            scrape.value("lorafleet_transport_dropped_frames_total", Map.of("reason", "checksum")))
+        .isEqualTo(2);
+    assertThat(scrape.find("lorafleet_transport_dropped_frames_total", Map.of())).hasSize(6);
   }
 
   @Test

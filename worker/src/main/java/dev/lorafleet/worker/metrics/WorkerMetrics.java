@@ -1,9 +1,11 @@
 package dev.lorafleet.worker.metrics;
 
+import dev.lorafleet.common.transport.DataPlaneCounters;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.datapoints.GaugeDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -11,7 +13,11 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.Unit;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The metrics one worker process exposes about itself: how long its share of each step takes, its
@@ -31,6 +37,10 @@ public final class WorkerMetrics {
       "lorafleet_worker_device_memory_total_bytes";
   public static final String MODEL_LOAD_SECONDS = "lorafleet_worker_model_load_seconds";
 
+  /** The same series the coordinator exposes for its side of the data plane, here per worker. */
+  public static final String TRANSPORT_DROPPED_FRAMES_TOTAL =
+      "lorafleet_transport_dropped_frames_total";
+
   /** Step compute times from 10 ms to about 1.5 h (a 70B model on a slow node). */
   private static final double[] STEP_BUCKETS = exponential(0.01, 2, 20);
 
@@ -39,6 +49,7 @@ public final class WorkerMetrics {
   private final Gauge tokensPerSecond;
   private final Counter tokens;
   private final Gauge modelLoad;
+  private final Map<String, LongSupplier> droppedFrames = new ConcurrentHashMap<>();
 
   /**
    * Registers the worker's metrics in {@code registry}.
@@ -98,6 +109,30 @@ public final class WorkerMetrics {
         .labelNames("device")
         .callback(cb -> memory.read().forEach(m -> cb.call(m.totalBytes(), m.device())))
         .register(registry);
+    CounterWithCallback.builder()
+        .name(counterBaseName(TRANSPORT_DROPPED_FRAMES_TOTAL))
+        .help("Data-plane frames this worker dropped, by reason")
+        .constLabels(workerLabel)
+        .labelNames("reason")
+        .callback(
+            cb ->
+                droppedFrames.forEach(
+                    (reason, count) -> {
+                      try {
+                        cb.call(count.getAsLong(), reason);
+                      } catch (RuntimeException e) {
+                        // one unreadable counter must not fail the scrape; it is left out this time
+                      }
+                    }))
+        .register(registry);
+  }
+
+  /**
+   * Exposes the worker data plane's drop counters ({@code WorkerDataPlane::counters}), read at
+   * every scrape.
+   */
+  public void registerDataPlane(Supplier<DataPlaneCounters> counters) {
+    DataPlaneDrops.register(counters, droppedFrames::put);
   }
 
   /** The node name this instance labels its series with. */

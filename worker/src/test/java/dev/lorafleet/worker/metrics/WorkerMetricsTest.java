@@ -3,6 +3,7 @@ package dev.lorafleet.worker.metrics;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.lorafleet.common.transport.DataPlaneCounters;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Duration;
 import java.util.List;
@@ -86,6 +87,30 @@ class WorkerMetricsTest {
     Scrape scrape = Scrape.of(server.url());
     assertThat(scrape.find("lorafleet_worker_tokens_total", Map.of("job", "old"))).isEmpty();
     assertThat(scrape.find("lorafleet_worker_tokens_total", Map.of("job", "new"))).hasSize(1);
+  }
+
+  @Test
+  void exposesTheDataPlaneDropsByReasonAtScrapeTime() throws Exception {
+    DataPlaneCounters[] now = {new DataPlaneCounters(10, 4000, 1, 0, 0, 0, 0, 0, 0, 0)};
+    metrics.registerDataPlane(() -> now[0]);
+    now[0] = new DataPlaneCounters(12, 4800, 1, 2, 0, 0, 3, 4, 0, 0);
+
+    Scrape scrape = Scrape.of(server.url());
+
+    assertThat(scrape.types()).containsEntry("lorafleet_transport_dropped_frames_total", "counter");
+    Map<String, Double> byReason = new java.util.TreeMap<>();
+    scrape
+        .find("lorafleet_transport_dropped_frames_total", Map.of("worker", "node-a"))
+        .forEach(s -> byReason.put(s.labels().get("reason"), s.value()));
+    assertThat(byReason)
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of(
+                "duplicate", 1.0,
+                "stale_step", 2.0,
+                "unknown_job", 0.0,
+                "unknown_worker", 0.0,
+                "malformed", 3.0,
+                "checksum", 4.0));
   }
 
   @Test
