@@ -53,24 +53,34 @@ public final class DatasetTokenizer implements AutoCloseable {
    *     template cannot be read
    */
   public static DatasetTokenizer open(Path modelDir, int maxSeqLen) {
+    return open(modelDir, maxSeqLen, Map.of());
+  }
+
+  /**
+   * Like {@link #open(Path, int)}, with extra variables for the chat template, as keyword arguments
+   * to {@code apply_chat_template} would be (for example {@code enable_thinking}).
+   */
+  public static DatasetTokenizer open(
+      Path modelDir, int maxSeqLen, Map<String, ?> chatTemplateVariables) {
     if (maxSeqLen < 2) {
       throw new IllegalArgumentException("maxSeqLen must be at least 2, not " + maxSeqLen);
     }
     TokenizerSettings settings = TokenizerSettings.read(modelDir);
-    PromptFormatter formatter = formatterFor(settings);
+    PromptFormatter formatter = formatterFor(settings, chatTemplateVariables);
     Path file = modelDir.resolve("tokenizer.json");
     return new DatasetTokenizer(file, loadTokenizer(file), formatter, settings, maxSeqLen);
   }
 
   /** The model's chat template when it has one, else the documented default format. */
-  static PromptFormatter formatterFor(TokenizerSettings settings) {
+  static PromptFormatter formatterFor(TokenizerSettings settings, Map<String, ?> variables) {
     if (settings.chatTemplate() == null) {
       return new DefaultFormatter(settings.bosToken(), settings.eosToken());
     }
-    throw new DatasetException(
-        settings.chatTemplateSource()
-            + ": chat templates are not supported yet; remove chat_template to use the default"
-            + " format");
+    ChatTemplate template =
+        JinjaChatTemplate.parse(
+            settings.chatTemplate(), settings.chatTemplateSource(), settings, variables);
+    return new ChatTemplateFormatter(
+        template, "the model's chat template from " + settings.chatTemplateSource());
   }
 
   private static HuggingFaceTokenizer loadTokenizer(Path file) {

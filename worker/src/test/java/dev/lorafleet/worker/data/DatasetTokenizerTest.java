@@ -15,6 +15,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** The dataset path with the built-in default format (a model directory without chat template). */
 class DatasetTokenizerTest {
   @TempDir static Path modelDir;
   @TempDir Path tmp;
@@ -22,8 +23,9 @@ class DatasetTokenizerTest {
 
   @BeforeAll
   static void writeTinyTokenizer() throws IOException {
-    new TinyTokenizerWriter().write(modelDir);
+    new TinyTokenizerWriter(TinyTokenizerWriter.DEFAULT_VOCAB_SIZE, false).write(modelDir);
     tokenizer = DatasetTokenizer.open(modelDir, 256);
+    assertThat(tokenizer.describeFormat()).contains("default template");
   }
 
   @AfterAll
