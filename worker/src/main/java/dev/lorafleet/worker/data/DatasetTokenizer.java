@@ -3,6 +3,7 @@ package dev.lorafleet.worker.data;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.CharSpan;
+import dev.lorafleet.common.spec.JobSpec.OnBadRecord;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -19,7 +20,7 @@ import java.util.Map;
  *
  * <pre>{@code
  * try (DatasetTokenizer t = DatasetTokenizer.open(modelDir, 2048)) {
- *   TokenizedDataset train = t.tokenize(trainJsonl, BadRecordPolicy.FAIL, 0);
+ *   TokenizedDataset train = t.tokenize(trainJsonl, OnBadRecord.FAIL, 0);
  * }
  * }</pre>
  *
@@ -111,10 +112,10 @@ public final class DatasetTokenizer implements AutoCloseable {
    *
    * @param firstIndex the global index of the file's first example (see {@link
    *     TokenizedExample#index()})
-   * @throws BadRecordException for the first bad line under {@link BadRecordPolicy#FAIL}
+   * @throws BadRecordException for the first bad line under {@link OnBadRecord#FAIL}
    * @throws DatasetException when the file cannot be read, is empty or has no usable record
    */
-  public TokenizedDataset tokenize(Path jsonl, BadRecordPolicy policy, int firstIndex) {
+  public TokenizedDataset tokenize(Path jsonl, OnBadRecord policy, int firstIndex) {
     List<TokenizedExample> examples = new ArrayList<>();
     List<String> reasons = new ArrayList<>();
     int skipped = 0;
@@ -143,7 +144,7 @@ public final class DatasetTokenizer implements AutoCloseable {
         }
         if (reason != null) {
           BadRecordException bad = new BadRecordException(jsonl, line.number(), reason);
-          if (policy == BadRecordPolicy.FAIL) {
+          if (policy == OnBadRecord.FAIL) {
             throw bad;
           }
           skipped++;

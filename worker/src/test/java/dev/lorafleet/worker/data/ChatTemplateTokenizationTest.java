@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lorafleet.common.spec.JobSpec.OnBadRecord;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -184,14 +185,14 @@ class ChatTemplateTokenizationTest {
         "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":\"b\"}]}\n"
             + "{\"messages\":[{\"role\":\"assistant\",\"content\":\"x\"},{\"role\":\"user\",\"content\":\"y\"}]}\n");
     try (DatasetTokenizer t = DatasetTokenizer.open(model(strict, null, "</s>"), 128)) {
-      TokenizedDataset ds = t.tokenize(jsonl, BadRecordPolicy.SKIP, 0);
+      TokenizedDataset ds = t.tokenize(jsonl, OnBadRecord.SKIP, 0);
       assertThat(ds.size()).isEqualTo(1);
       assertThat(ds.skippedReasons())
           .containsExactly(
               jsonl
                   + ":2: the chat template refused the record: Conversation roles must alternate"
                   + " user/assistant/user/assistant/...");
-      assertThatThrownBy(() -> t.tokenize(jsonl, BadRecordPolicy.FAIL, 0))
+      assertThatThrownBy(() -> t.tokenize(jsonl, OnBadRecord.FAIL, 0))
           .isInstanceOf(BadRecordException.class)
           .hasMessageStartingWith(jsonl + ":2: the chat template refused the record");
     }

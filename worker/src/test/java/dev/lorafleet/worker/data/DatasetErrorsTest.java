@@ -3,6 +3,7 @@ package dev.lorafleet.worker.data;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.lorafleet.common.spec.JobSpec.OnBadRecord;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -78,7 +79,7 @@ class DatasetErrorsTest {
   void failsWithFileLineAndReasonWithoutEchoingTheRow(String what, String row, String reason)
       throws IOException {
     Path f = write(GOOD + "\n" + row + "\n" + GOOD + "\n");
-    assertThatThrownBy(() -> tokenizer.tokenize(f, BadRecordPolicy.FAIL, 0))
+    assertThatThrownBy(() -> tokenizer.tokenize(f, OnBadRecord.FAIL, 0))
         .as(what)
         .isInstanceOf(BadRecordException.class)
         .hasMessage(f + ":2: " + reason)
@@ -98,7 +99,7 @@ class DatasetErrorsTest {
     byte[] all = new byte[bom.length + body.length];
     System.arraycopy(bom, 0, all, 0, bom.length);
     System.arraycopy(body, 0, all, bom.length, body.length);
-    TokenizedDataset ds = tokenizer.tokenize(write(all), BadRecordPolicy.FAIL, 0);
+    TokenizedDataset ds = tokenizer.tokenize(write(all), OnBadRecord.FAIL, 0);
     assertThat(ds.size()).isEqualTo(2);
     // the CR is not part of the record: both render the same
     assertThat(ds.examples().get(0).inputIds()).isEqualTo(ds.examples().get(1).inputIds());
@@ -107,14 +108,14 @@ class DatasetErrorsTest {
   @Test
   void acceptsALastLineWithoutNewlineAndBlankLines() throws IOException {
     TokenizedDataset ds =
-        tokenizer.tokenize(write("\n\n" + GOOD + "\n   \n" + GOOD), BadRecordPolicy.FAIL, 0);
+        tokenizer.tokenize(write("\n\n" + GOOD + "\n   \n" + GOOD), OnBadRecord.FAIL, 0);
     assertThat(ds.size()).isEqualTo(2);
   }
 
   @Test
   void reportsTheLineNumberCountingBlankLines() throws IOException {
     Path f = write("\n" + GOOD + "\n\n{\"instruction\":\"SECRET\"}\n");
-    assertThatThrownBy(() -> tokenizer.tokenize(f, BadRecordPolicy.FAIL, 0))
+    assertThatThrownBy(() -> tokenizer.tokenize(f, OnBadRecord.FAIL, 0))
         .hasMessage(f + ":4: field 'output' is missing");
   }
 
@@ -128,7 +129,7 @@ class DatasetErrorsTest {
     System.arraycopy(row, 0, all, good.length, row.length);
     all[all.length - 1] = '\n';
     Path f = write(all);
-    assertThatThrownBy(() -> tokenizer.tokenize(f, BadRecordPolicy.FAIL, 0))
+    assertThatThrownBy(() -> tokenizer.tokenize(f, OnBadRecord.FAIL, 0))
         .isInstanceOf(BadRecordException.class)
         .hasMessage(f + ":2: invalid UTF-8 at byte 21 of the line");
   }
@@ -136,7 +137,7 @@ class DatasetErrorsTest {
   @Test
   void refusesAFileOfBlankLinesAsEmpty() throws IOException {
     Path f = write("\n \r\n\n");
-    assertThatThrownBy(() -> tokenizer.tokenize(f, BadRecordPolicy.FAIL, 0))
+    assertThatThrownBy(() -> tokenizer.tokenize(f, OnBadRecord.FAIL, 0))
         .isInstanceOf(DatasetException.class)
         .hasMessage(f + ": the dataset is empty (no records)");
   }
@@ -144,7 +145,7 @@ class DatasetErrorsTest {
   @Test
   void refusesAFileHoldingOnlyAByteOrderMark() throws IOException {
     Path f = write(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF});
-    assertThatThrownBy(() -> tokenizer.tokenize(f, BadRecordPolicy.FAIL, 0))
+    assertThatThrownBy(() -> tokenizer.tokenize(f, OnBadRecord.FAIL, 0))
         .hasMessage(f + ": the dataset is empty (no records)");
   }
 
@@ -163,7 +164,7 @@ class DatasetErrorsTest {
       out.write("\"}\n".getBytes(StandardCharsets.UTF_8));
       out.write((GOOD + "\n").getBytes(StandardCharsets.UTF_8));
     }
-    TokenizedDataset ds = tokenizer.tokenize(f, BadRecordPolicy.SKIP, 0);
+    TokenizedDataset ds = tokenizer.tokenize(f, OnBadRecord.SKIP, 0);
     assertThat(ds.size()).isEqualTo(2);
     assertThat(ds.skippedCount()).isEqualTo(1);
     assertThat(ds.skippedReasons().get(0))
@@ -182,19 +183,11 @@ class DatasetErrorsTest {
       sb.append("{\"instruction\":\"SECRET\"}\n");
     }
     Path f = write(sb.toString());
-    TokenizedDataset ds = tokenizer.tokenize(f, BadRecordPolicy.SKIP, 0);
+    TokenizedDataset ds = tokenizer.tokenize(f, OnBadRecord.SKIP, 0);
     assertThat(ds.size()).isEqualTo(1);
     assertThat(ds.skippedCount()).isEqualTo(7);
     assertThat(ds.skippedReasons()).hasSize(TokenizedDataset.MAX_REASONS_KEPT);
     assertThat(ds.skippedReasons().get(0)).isEqualTo(f + ":2: field 'output' is missing");
     assertThat(ds.summary(128)).contains("7 bad lines skipped (first: " + f + ":2:");
-  }
-
-  @Test
-  void parsesThePolicyFromTheSpec() {
-    assertThat(BadRecordPolicy.parse("skip")).isEqualTo(BadRecordPolicy.SKIP);
-    assertThat(BadRecordPolicy.parse(" FAIL ")).isEqualTo(BadRecordPolicy.FAIL);
-    assertThatThrownBy(() -> BadRecordPolicy.parse("ignore"))
-        .hasMessage("onBadRecord must be 'fail' or 'skip', not 'ignore'");
   }
 }

@@ -28,9 +28,10 @@ class JsonlLineReaderTest {
           return -1;
         }
         int n = (int) Math.min(len, total - pos);
-        for (int i = 0; i < n; i++) {
-          long p = pos + i;
-          b[off + i] = p < size ? (byte) 'x' : tail[(int) (p - size)];
+        int filler = (int) Math.max(0, Math.min(n, size - pos));
+        java.util.Arrays.fill(b, off, off + filler, (byte) 'x');
+        for (int i = filler; i < n; i++) {
+          b[off + i] = tail[(int) (pos + i - size)];
         }
         pos += n;
         return n;
