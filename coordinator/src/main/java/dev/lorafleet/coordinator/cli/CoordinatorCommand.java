@@ -71,9 +71,19 @@ final class CoordinatorCommand implements Callable<Integer> {
         CoordinatorDataPlane.open(DataPlaneConfig.defaults().withHost(host));
     metrics.registerDataPlane(plane::counters, dev.lorafleet.common.wire.WireDtype.FP32);
     DataPlaneExchange exchange = new DataPlaneExchange(plane);
+    CoordinatorNode.Settings defaults =
+        CoordinatorNode.Settings.defaults(host, clusterPort, dataDir.toAbsolutePath());
     CoordinatorNode node =
         CoordinatorNode.start(
-            CoordinatorNode.Settings.defaults(host, clusterPort, dataDir.toAbsolutePath()),
+            new CoordinatorNode.Settings(
+                defaults.host(),
+                defaults.clusterPort(),
+                defaults.dataDir(),
+                defaults.specBaseDir(),
+                defaults.timing(),
+                defaults.formats(),
+                defaults.scaler(),
+                metrics),
             exchange,
             exchange);
     MetricsServer metricsServer = MetricsServer.start("0.0.0.0", metricsPort, registry);
