@@ -80,7 +80,8 @@ final class LocalRun {
             baseDir,
             defaults.timing(),
             defaults.formats(),
-            null);
+            null,
+            defaults.metrics());
     out.printf(
         "lorafleet: starting a coordinator and %d local worker(s); worker logs in %s%n",
         localWorkers, dataDir.resolve("logs"));

@@ -10,6 +10,7 @@ import dev.lorafleet.coordinator.job.CheckpointFormatFactory;
 import dev.lorafleet.coordinator.job.GradientExchange;
 import dev.lorafleet.coordinator.job.JobManager;
 import dev.lorafleet.coordinator.job.JobRunner;
+import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.worker.cluster.ClusterConfig;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
 import java.nio.file.Path;
@@ -37,7 +38,8 @@ public final class CoordinatorNode implements AutoCloseable {
       Path specBaseDir,
       JobRunner.Timing timing,
       CheckpointFormatFactory formats,
-      IntFunction<CompletionStage<ScaleView>> scaler) {
+      IntFunction<CompletionStage<ScaleView>> scaler,
+      CoordinatorMetrics metrics) {
 
     public static Settings defaults(String host, int clusterPort, Path dataDir) {
       return new Settings(
@@ -47,7 +49,8 @@ public final class CoordinatorNode implements AutoCloseable {
           Path.of("").toAbsolutePath(),
           JobRunner.Timing.defaults(),
           PeftCheckpointFormat.factory(),
-          null);
+          null,
+          CoordinatorMetrics.create());
     }
   }
 
@@ -92,7 +95,8 @@ public final class CoordinatorNode implements AutoCloseable {
                                   settings.formats(),
                                   settings.timing(),
                                   blocking,
-                                  Clock.systemUTC())),
+                                  Clock.systemUTC(),
+                                  settings.metrics())),
                           "jobs");
                   refs.complete(new Refs(registry, manager));
                   return Behaviors.empty();

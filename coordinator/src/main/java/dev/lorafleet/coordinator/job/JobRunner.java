@@ -22,6 +22,9 @@ import dev.lorafleet.coordinator.cluster.WorkerRegistry;
 import dev.lorafleet.coordinator.job.optim.AdamW;
 import dev.lorafleet.coordinator.job.optim.GradientStep;
 import dev.lorafleet.coordinator.job.optim.LrSchedule;
+import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
+import dev.lorafleet.coordinator.metrics.SkipReason;
+import dev.lorafleet.coordinator.metrics.StepMetrics;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -128,6 +131,10 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private final TimerScheduler<Command> timers;
   private final ExecutorService io;
   private final CostMeter cost;
+  private final CoordinatorMetrics metrics;
+  private CoordinatorMetrics.Job jobMetrics;
+  private long stepStartNanos;
+  private long gatheredNanos;
 
   private JobState state = JobState.QUEUED;
   private String error;
@@ -182,7 +189,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       GradientExchange exchange,
       CheckpointFormatFactory formatFactory,
       Timing timing,
-      Clock clock) {
+      Clock clock,
+      CoordinatorMetrics metrics) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
@@ -199,7 +207,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
                         exchange,
                         formatFactory,
                         timing,
-                        clock)));
+                        clock,
+                        metrics)));
   }
 
   private JobRunner(
@@ -214,8 +223,10 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       GradientExchange exchange,
       CheckpointFormatFactory formatFactory,
       Timing timing,
-      Clock clock) {
+      Clock clock,
+      CoordinatorMetrics metrics) {
     super(context);
+    this.metrics = metrics;
     this.timers = timers;
     this.jobId = jobId;
     this.settings = settings;
@@ -440,6 +451,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       return;
     }
     evalCounts = first.evalExampleCounts();
+    jobMetrics =
+        metrics.job(jobId, settings.currency(), totalSteps, settings.checkpointEverySteps());
     setState(JobState.RUNNING);
     getContext()
         .getLog()
@@ -514,6 +527,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     List<ShardPlanner.Share> shares = ShardPlanner.split(batch, slots);
     int stepRound = (globalStep == 0 ? 1 : 0) + round;
     List<String> ids = shares.stream().map(ShardPlanner.Share::workerId).toList();
+    stepStartNanos = System.nanoTime();
     epochMaxWorkers = Math.max(epochMaxWorkers, ids.size());
     long step = globalStep;
     CompletableFuture<GradientExchange.Gathered> gather =
@@ -577,6 +591,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     long step = globalStep;
     long samples = gathered.tokensExpected();
     busy = true;
+    gatheredNanos = System.nanoTime();
     getContext()
         .pipeToSelf(
             CompletableFuture.supplyAsync(
@@ -619,7 +634,37 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     event("step", fields);
     globalStep++;
     round = 0;
+    long appliedNanos = System.nanoTime();
     exchange.broadcast(jobId, globalStep, optimizer.optimizer().params());
+    long broadcastNanos = System.nanoTime();
+    if (jobMetrics != null) {
+      if (outcome.applied()) {
+        JobStatus now = status();
+        jobMetrics.onStepCompleted(
+            new StepMetrics(
+                globalStep,
+                epoch + 1,
+                loss,
+                outcome.lr(),
+                outcome.gradNorm(),
+                applied.tokens(),
+                cachedOrder == null
+                    ? 0
+                    : planner.stepBatch(
+                            cachedOrder, (int) (applied.step() % planner.stepsPerEpoch()))
+                        .length,
+                now.tokensPerSecond(),
+                now.etaSeconds(),
+                new StepMetrics.PhaseSeconds(
+                    (gatheredNanos - stepStartNanos) / 1e9,
+                    0.0,
+                    (appliedNanos - gatheredNanos) / 1e9,
+                    (broadcastNanos - appliedNanos) / 1e9)));
+        jobMetrics.onCost(now.cost(), now.projectedCost());
+      } else {
+        jobMetrics.onSkippedStep(SkipReason.NON_FINITE_GRADIENT);
+      }
+    }
     boolean epochEnd = globalStep % planner.stepsPerEpoch() == 0;
     if (cancelRequested) {
       finalizeJob(JobState.CANCELLED, null);
@@ -724,6 +769,15 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
             epochMaxWorkers,
             epochSkipped);
     epochs.add(report);
+    if (jobMetrics != null) {
+      jobMetrics.onEpochCompleted(epochNumber, report.cost());
+      evalLoss.forEach(
+          (name, value) -> {
+            if (value != null) {
+              jobMetrics.onEvaluated(name, value);
+            }
+          });
+    }
     getContext()
         .getLog()
         .info(
@@ -768,8 +822,11 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         lossHistory);
   }
 
+  private long persistStartNanos;
+
   private void persistCheckpoint(Runnable then) {
     busy = true;
+    persistStartNanos = System.nanoTime();
     TrainerState trainerState = trainerState();
     AdamW adam = optimizer.optimizer();
     JobReport report = report();
@@ -802,6 +859,10 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
               rootMessage(persisted.error()));
     } else {
       event("checkpoint", Map.of("step", globalStep));
+      if (jobMetrics != null) {
+        jobMetrics.onCheckpointWritten(
+            globalStep, Duration.ofNanos(System.nanoTime() - persistStartNanos));
+      }
     }
     if (cancelRequested) {
       finalizeJob(JobState.CANCELLED, null);
@@ -950,6 +1011,9 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     state = next;
     event("state", Map.of("state", next.name()));
+    if (jobMetrics != null) {
+      jobMetrics.onStateChanged(next.name());
+    }
   }
 
   private void event(String type, Map<String, ?> fields) {
