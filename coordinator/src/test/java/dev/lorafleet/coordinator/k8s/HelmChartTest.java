@@ -517,6 +517,28 @@ class HelmChartTest {
   }
 
   @Test
+  void rendersWithEveryOptionalPartSwitchedOff() {
+    Manifests manifests =
+        LorafleetChart.template(
+            Map.of(
+                "persistence.enabled", false,
+                "auth.enabled", false,
+                "networkPolicy.enabled", false,
+                "grafana.dashboard.enabled", false,
+                "serviceAccount.create", false,
+                "rbac.create", false));
+    assertThat(manifests.objects())
+        .extracting(o -> o.getKind())
+        .containsExactlyInAnyOrder("Service", "Service", "Service", "Deployment", "StatefulSet");
+    V1PodSpec pod =
+        manifests.named(V1Deployment.class, COORDINATOR).getSpec().getTemplate().getSpec();
+    assertThat(volume(pod, "data").getEmptyDir()).isNotNull();
+    assertThat(onlyContainer(pod).getArgs()).doesNotContain("--token-file");
+    assertThat(pod.getServiceAccountName()).isEqualTo("default");
+    assertThat(pod.getAutomountServiceAccountToken()).isFalse();
+  }
+
+  @Test
   void longReleaseNamesStillMakeValidPodNames() {
     Manifests manifests =
         LorafleetChart.template(
