@@ -16,11 +16,14 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
@@ -85,6 +88,7 @@ public final class CoordinatorMetrics {
   private static final double[] CHECKPOINT_BUCKETS = exponential(0.01, 2, 20);
 
   private final Clock clock;
+  private final PrometheusRegistry registry;
 
   private final Gauge trainLoss;
   private final Gauge evalLoss;
@@ -109,9 +113,9 @@ public final class CoordinatorMetrics {
   private final Counter skippedSteps;
   private final List<StatefulMetric<?, ?>> perJob;
 
-  private final Map<WorkerState, GaugeDataPoint> workers = new EnumMap<>(WorkerState.class);
   private final Counter workersLost;
   private final Gauge devices;
+  private volatile int liveWorkers;
 
   private final Map<String, Job> jobs = new ConcurrentHashMap<>();
   private final Map<String, LongSupplier> droppedFrames = new ConcurrentHashMap<>();
@@ -121,6 +125,7 @@ public final class CoordinatorMetrics {
   /** Registers the coordinator's metrics in {@code registry}; {@code clock} stamps timestamps. */
   public CoordinatorMetrics(PrometheusRegistry registry, Clock clock) {
     this.clock = Objects.requireNonNull(clock, "clock");
+    this.registry = Objects.requireNonNull(registry, "registry");
     trainLoss = gauge(registry, TRAIN_LOSS, "Training loss of the last step (mean per token)");
     evalLoss = gauge(registry, EVAL_LOSS, "Loss on an eval set at the last evaluation", "eval_set");
     learningRate = gauge(registry, LEARNING_RATE, "Learning rate of the last step");
@@ -230,15 +235,18 @@ public final class CoordinatorMetrics {
             })
         .register(registry);
 
-    Gauge workerGauge =
-        Gauge.builder()
-            .name(WORKERS)
-            .help("Worker nodes by state")
-            .labelNames("state")
-            .register(registry);
-    for (WorkerState s : WorkerState.values()) {
-      workers.put(s, workerGauge.labelValues(s.label()));
-    }
+    GaugeWithCallback.builder()
+        .name(WORKERS)
+        .help("Worker nodes by state: busy (held by an unfinished job) or idle")
+        .labelNames("state")
+        .callback(
+            cb -> {
+              Set<String> busy = new HashSet<>();
+              jobs.values().forEach(j -> busy.addAll(j.held));
+              cb.call(busy.size(), "busy");
+              cb.call(Math.max(0, liveWorkers - busy.size()), "idle");
+            })
+        .register(registry);
     workersLost =
         Counter.builder()
             .name(counterBaseName(WORKERS_LOST_TOTAL))
@@ -247,7 +255,7 @@ public final class CoordinatorMetrics {
     devices =
         Gauge.builder()
             .name(DEVICES)
-            .help("Devices (GPUs, or 1 per CPU-only node) on ready and busy workers")
+            .help("Devices (GPUs, or 1 per CPU-only node) on the live workers")
             .register(registry);
     CounterWithCallback.builder()
         .name(counterBaseName(GRADIENT_BYTES_TOTAL))
@@ -269,19 +277,22 @@ public final class CoordinatorMetrics {
     return new CoordinatorMetrics(new PrometheusRegistry(), Clock.systemUTC());
   }
 
+  /** The registry these metrics live in (serve it with {@code MetricsServer}). */
+  public PrometheusRegistry registry() {
+    return registry;
+  }
+
   /**
    * The series of one job, created on first use with the facts that do not change during a run.
    * Calling it again for the same id returns the same handle.
    *
    * @param currency the spec's {@code cluster.currency}, the {@code currency} label of cost series
-   * @param totalSteps global steps of the whole job
    * @param checkpointEverySteps the spec's {@code checkpoint.everySteps}
    */
-  public Job job(String jobId, String currency, long totalSteps, long checkpointEverySteps) {
+  public Job job(String jobId, String currency, long checkpointEverySteps) {
     Objects.requireNonNull(jobId, "jobId");
     Objects.requireNonNull(currency, "currency");
-    return jobs.computeIfAbsent(
-        jobId, id -> new Job(id, currency, totalSteps, checkpointEverySteps));
+    return jobs.computeIfAbsent(jobId, id -> new Job(id, currency, checkpointEverySteps));
   }
 
   /** Removes every series of a job (e.g. when it is deleted); finished jobs may stay. */
@@ -292,16 +303,13 @@ public final class CoordinatorMetrics {
     }
   }
 
-  /** Sets the count of workers in each state; states not in {@code counts} are set to 0. */
-  public void setWorkers(Map<WorkerState, Integer> counts) {
-    for (WorkerState s : WorkerState.values()) {
-      workers.get(s).set(counts.getOrDefault(s, 0));
-    }
-  }
-
-  /** Sets the number of devices on ready and busy workers. */
-  public void setDevices(int count) {
-    devices.set(count);
+  /**
+   * Records the live worker set after it changed: how many workers and their devices. Which of them
+   * are busy comes from the jobs ({@link Job#onWorkersHeld}).
+   */
+  public void onWorkersChanged(int workerCount, int deviceCount) {
+    liveWorkers = workerCount;
+    devices.set(deviceCount);
   }
 
   /** Counts a worker that left or became unreachable while it was training a job. */
@@ -377,6 +385,7 @@ public final class CoordinatorMetrics {
     private final String id;
     private final String currency;
     private volatile String state = "QUEUED";
+    private volatile Set<String> held = Set.of();
     // gauges whose 0 would be a lie (loss 0, ETA 0, a checkpoint in 1970) appear on first value
     private final Lazy<GaugeDataPoint> trainLoss;
     private final Lazy<GaugeDataPoint> learningRate;
@@ -400,7 +409,7 @@ public final class CoordinatorMetrics {
     private final Map<SkipReason, CounterDataPoint> skipped = new EnumMap<>(SkipReason.class);
     private double costCounted;
 
-    private Job(String id, String currency, long totalSteps, long checkpointEverySteps) {
+    private Job(String id, String currency, long checkpointEverySteps) {
       CoordinatorMetrics m = CoordinatorMetrics.this;
       this.id = id;
       this.currency = currency;
@@ -426,11 +435,20 @@ public final class CoordinatorMetrics {
       for (SkipReason r : SkipReason.values()) {
         skipped.put(r, m.skippedSteps.labelValues(id, r.label()));
       }
-      m.totalSteps.labelValues(id).set(totalSteps);
       m.checkpointEvery.labelValues(id).set(checkpointEverySteps);
       // a fresh job has "checkpointed" at step 0: no checkpoint yet is not yet a stale one
       checkpointLastStep.set(0);
       step.set(0);
+    }
+
+    /** Records the job's plan once its workers have counted the data: its total global steps. */
+    public void onPlanned(long totalSteps) {
+      CoordinatorMetrics.this.totalSteps.labelValues(id).set(totalSteps);
+    }
+
+    /** Records the workers the job holds now (empty once it ends); they count as busy. */
+    public void onWorkersHeld(Collection<String> workerIds) {
+      held = Set.copyOf(workerIds);
     }
 
     /** The job id this handle labels its series with. */
@@ -489,8 +507,16 @@ public final class CoordinatorMetrics {
       compute.observe(p.compute());
       reduce.observe(p.reduce());
       optimizer.observe(p.optimizer());
-      broadcast.observe(p.broadcast());
       lastProgress.get().set(now());
+    }
+
+    /**
+     * Records how long handing a step's new parameters to the data plane took. Reported apart from
+     * {@link #onStepCompleted} because it completes on the data plane's thread, while the next step
+     * already runs.
+     */
+    public void onBroadcast(Duration took) {
+      broadcast.observe(took.toNanos() / 1e9);
     }
 
     /** Records a step that was skipped (not applied) and why. */

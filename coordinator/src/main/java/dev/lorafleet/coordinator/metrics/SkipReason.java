@@ -6,8 +6,8 @@ import java.util.Locale;
 public enum SkipReason {
   /** A NaN or infinite value in the reduced gradient: it never reaches the adapter. */
   NON_FINITE_GRADIENT,
-  /** The step's loss was NaN or infinite. */
-  NON_FINITE_LOSS;
+  /** The step's batch had no response tokens to learn from. */
+  NO_TRAINABLE_TOKENS;
 
   /** The label value: the name in lower case. */
   public String label() {

@@ -25,7 +25,7 @@ class CoordinatorMetricsTest {
   private final CoordinatorMetrics metrics =
       new CoordinatorMetrics(registry, Clock.fixed(NOW, ZoneOffset.UTC));
   private final MetricsServer server = MetricsServer.start("127.0.0.1", 0, registry);
-  private final CoordinatorMetrics.Job job = metrics.job("j1", "CNY", 300, 50);
+  private final CoordinatorMetrics.Job job = metrics.job("j1", "CNY", 50);
 
   @AfterEach
   void stop() {
@@ -43,11 +43,12 @@ class CoordinatorMetricsTest {
         16,
         1234.5,
         600,
-        new StepMetrics.PhaseSeconds(0.5, 0.05, 0.02, 0.01));
+        new StepMetrics.PhaseSeconds(0.5, 0.05, 0.02));
   }
 
   @Test
   void exposesTheStepsLossLearningRateAndGradNormAsGauges() throws Exception {
+    job.onPlanned(300);
     job.onStepCompleted(step(1, 2.5, 100));
     job.onStepCompleted(step(2, 2.25, 100));
 
@@ -106,6 +107,8 @@ class CoordinatorMetricsTest {
   void observesStepSecondsByPhaseInAHistogram() throws Exception {
     job.onStepCompleted(step(1, 2.5, 100));
     job.onStepCompleted(step(2, 2.4, 100));
+    job.onBroadcast(Duration.ofMillis(10));
+    job.onBroadcast(Duration.ofMillis(10));
 
     Scrape scrape = Scrape.of(server.url());
 
@@ -161,7 +164,7 @@ class CoordinatorMetricsTest {
 
   @Test
   void resumeStartsFromTheCheckpointsStepAndCost() throws Exception {
-    CoordinatorMetrics.Job resumed = metrics.job("j2", "USD", 100, 10);
+    CoordinatorMetrics.Job resumed = metrics.job("j2", "USD", 10);
     resumed.onResumed(40, 2, 7.5);
     resumed.onCost(8.0, 20);
 
@@ -190,6 +193,7 @@ class CoordinatorMetricsTest {
         .isEqualTo(NOW.getEpochSecond());
     assertThat(scrape.value("lorafleet_checkpoint_last_success_step", JOB)).isEqualTo(50);
     assertThat(scrape.value("lorafleet_checkpoint_every_steps", JOB)).isEqualTo(50);
+    assertThat(scrape.find("lorafleet_total_steps", JOB)).as("not planned yet").isEmpty();
   }
 
   @Test
@@ -207,15 +211,16 @@ class CoordinatorMetricsTest {
         .isEqualTo(2);
     assertThat(
             scrape.value(
-                "lorafleet_skipped_steps_total", Map.of("job", "j1", "reason", "non_finite_loss")))
+                "lorafleet_skipped_steps_total",
+                Map.of("job", "j1", "reason", "no_trainable_tokens")))
         .isZero();
   }
 
   @Test
   void exposesEachJobsStateAndTheCountOfJobsPerState() throws Exception {
     job.onStateChanged("RUNNING");
-    metrics.job("j2", "CNY", 10, 5).onStateChanged("SUCCEEDED");
-    metrics.job("j3", "CNY", 10, 5).onStateChanged("RUNNING");
+    metrics.job("j2", "CNY", 5).onStateChanged("SUCCEEDED");
+    metrics.job("j3", "CNY", 5).onStateChanged("RUNNING");
 
     Scrape scrape = Scrape.of(server.url());
 
@@ -244,8 +249,9 @@ class CoordinatorMetricsTest {
 
   @Test
   void exposesWorkersByStateDevicesAndLostWorkers() throws Exception {
-    metrics.setWorkers(Map.of(WorkerState.BUSY, 3, WorkerState.UNREACHABLE, 1));
-    metrics.setDevices(24);
+    metrics.onWorkersChanged(5, 24);
+    job.onWorkersHeld(java.util.List.of("w1", "w2"));
+    metrics.job("j2", "CNY", 5).onWorkersHeld(java.util.List.of("w2", "w3"));
     metrics.onWorkerLost();
 
     Scrape scrape = Scrape.of(server.url());
@@ -255,10 +261,21 @@ class CoordinatorMetricsTest {
         .containsEntry("lorafleet_devices", "gauge")
         .containsEntry("lorafleet_workers_lost_total", "counter");
     assertThat(scrape.value("lorafleet_workers", Map.of("state", "busy"))).isEqualTo(3);
-    assertThat(scrape.value("lorafleet_workers", Map.of("state", "unreachable"))).isEqualTo(1);
-    assertThat(scrape.value("lorafleet_workers", Map.of("state", "idle"))).isZero();
+    assertThat(scrape.value("lorafleet_workers", Map.of("state", "idle"))).isEqualTo(2);
     assertThat(scrape.value("lorafleet_devices", Map.of())).isEqualTo(24);
     assertThat(scrape.value("lorafleet_workers_lost_total", Map.of())).isEqualTo(1);
+  }
+
+  @Test
+  void workersOfAFinishedJobAreIdleAgain() throws Exception {
+    metrics.onWorkersChanged(2, 2);
+    job.onWorkersHeld(java.util.List.of("w1", "w2"));
+
+    job.onWorkersHeld(java.util.List.of());
+
+    Scrape scrape = Scrape.of(server.url());
+    assertThat(scrape.value("lorafleet_workers", Map.of("state", "busy"))).isZero();
+    assertThat(scrape.value("lorafleet_workers", Map.of("state", "idle"))).isEqualTo(2);
   }
 
   @Test
@@ -321,7 +338,7 @@ class CoordinatorMetricsTest {
     job.onStepCompleted(step(1, 2.5, 100));
     job.onEvaluated("heldout", 1.0);
     job.onCost(1, 2);
-    CoordinatorMetrics.Job other = metrics.job("j2", "CNY", 10, 5);
+    CoordinatorMetrics.Job other = metrics.job("j2", "CNY", 5);
     other.onStepCompleted(step(1, 3.0, 10));
 
     metrics.forgetJob("j1");
@@ -353,14 +370,14 @@ class CoordinatorMetricsTest {
         };
     PrometheusRegistry own = new PrometheusRegistry();
     CoordinatorMetrics movingMetrics = new CoordinatorMetrics(own, moving);
-    CoordinatorMetrics.Job paused = movingMetrics.job("p", "CNY", 10, 5);
+    CoordinatorMetrics.Job paused = movingMetrics.job("p", "CNY", 5);
     paused.onStepCompleted(step(1, 2.0, 10));
     paused.onStateChanged("PAUSED");
     now[0] = NOW.plusSeconds(3600);
 
     paused.onStateChanged("RUNNING");
 
-    CoordinatorMetrics.Job orphaned = movingMetrics.job("o", "CNY", 10, 5);
+    CoordinatorMetrics.Job orphaned = movingMetrics.job("o", "CNY", 5);
     orphaned.onStateChanged("RUNNING");
     now[0] = NOW.plusSeconds(7200);
     orphaned.onStateChanged("WAITING_FOR_WORKERS"); // lost its workers: the clock keeps running

@@ -8,7 +8,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -45,25 +44,27 @@ final class ExportedMetrics {
   }
 
   static void exerciseCoordinator(CoordinatorMetrics metrics) {
-    CoordinatorMetrics.Job job = metrics.job("j1", "USD", 100, 10);
+    CoordinatorMetrics.Job job = metrics.job("j1", "USD", 10);
+    job.onPlanned(100);
+    job.onWorkersHeld(List.of("w0"));
     job.onStateChanged("RUNNING");
     job.onStepCompleted(
         new StepMetrics(
-            1, 1, 2.0, 1e-4, 0.5, 100, 8, 50, 60, new StepMetrics.PhaseSeconds(1, 0.1, 0.1, 0.1)));
+            1, 1, 2.0, 1e-4, 0.5, 100, 8, 50, 60, new StepMetrics.PhaseSeconds(1, 0.1, 0.1)));
+    job.onBroadcast(Duration.ofMillis(5));
     job.onEvaluated("heldout", 1.9);
     job.onCost(0.5, 50);
     job.onEpochCompleted(1, 0.5);
     job.onCheckpointWritten(1, Duration.ofMillis(30));
     job.onSkippedStep(SkipReason.NON_FINITE_GRADIENT);
-    metrics.setWorkers(Map.of(WorkerState.BUSY, 1));
-    metrics.setDevices(1);
+    metrics.onWorkersChanged(1, 1);
     metrics.onWorkerLost();
     metrics.registerDroppedFrames("back_pressure", () -> 0);
     metrics.addGradientBytes("fp32", 1024);
   }
 
   static void exerciseWorker(WorkerMetrics metrics) {
-    metrics.onModelLoaded("gpu0", Duration.ofSeconds(2));
+    metrics.onModelLoaded(Duration.ofSeconds(2));
     metrics.forJob("j1").onShareComputed(Duration.ofMillis(900), 100);
   }
 }

@@ -215,11 +215,12 @@ class ObservabilityIT {
               MetricsServer.start("127.0.0.1", 0, coordinatorRegistry),
               MetricsServer.start("127.0.0.1", 0, workerRegistry));
 
-      CoordinatorMetrics.Job job = coordinator.job(fleet.jobId, "USD", 10_000, 5);
+      CoordinatorMetrics.Job job = coordinator.job(fleet.jobId, "USD", 5);
+      job.onPlanned(10_000);
+      job.onWorkersHeld(List.of("worker-0"));
       job.onStateChanged("RUNNING");
-      coordinator.setWorkers(Map.of(WorkerState.BUSY, 1));
-      coordinator.setDevices(1);
-      worker.onModelLoaded("cpu", Duration.ofMillis(1200));
+      coordinator.onWorkersChanged(1, 1);
+      worker.onModelLoaded(Duration.ofMillis(1200));
       WorkerMetrics.Job share = worker.forJob(fleet.jobId);
       long[] step = {0};
       fleet.clock.scheduleAtFixedRate(
@@ -240,7 +241,8 @@ class ObservabilityIT {
                     8,
                     6400,
                     (10_000 - s) * 0.1,
-                    new StepMetrics.PhaseSeconds(0.08, 0.01, 0.005, 0.005)));
+                    new StepMetrics.PhaseSeconds(0.08, 0.01, 0.005)));
+            job.onBroadcast(Duration.ofMillis(5));
             job.onCost(s * 0.01, 100);
             if (s % 5 == 0) {
               job.onCheckpointWritten(s, Duration.ofMillis(20));

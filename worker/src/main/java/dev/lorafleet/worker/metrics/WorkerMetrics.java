@@ -88,10 +88,11 @@ public final class WorkerMetrics {
     modelLoad =
         Gauge.builder()
             .name(MODEL_LOAD_SECONDS)
-            .help("Seconds the last load of the base model onto a device took")
+            .help(
+                "Seconds the worker took to open its last job: loading the base model onto its"
+                    + " devices and tokenizing the job's datasets")
             .unit(Unit.SECONDS)
             .constLabels(workerLabel)
-            .labelNames("device")
             .register(registry);
     GaugeWithCallback.builder()
         .name(DEVICE_MEMORY_USED_BYTES)
@@ -140,9 +141,12 @@ public final class WorkerMetrics {
     return worker;
   }
 
-  /** Records how long loading the base model onto {@code device} (e.g. {@code gpu0}) took. */
-  public void onModelLoaded(String device, Duration took) {
-    modelLoad.labelValues(device).set(seconds(took));
+  /**
+   * Records how long opening a job took: loading the base model onto every device (which dominates
+   * for real models) and tokenizing the datasets.
+   */
+  public void onModelLoaded(Duration took) {
+    modelLoad.set(seconds(took));
   }
 
   /** The series of one job, with its label values resolved once for the training loop. */

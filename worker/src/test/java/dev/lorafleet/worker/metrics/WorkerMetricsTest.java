@@ -65,15 +65,12 @@ class WorkerMetricsTest {
   }
 
   @Test
-  void exposesModelLoadSecondsPerDevice() throws Exception {
-    metrics.onModelLoaded("gpu0", Duration.ofMillis(1500));
+  void exposesModelLoadSeconds() throws Exception {
+    metrics.onModelLoaded(Duration.ofMillis(1500));
 
     Scrape scrape = Scrape.of(server.url());
 
-    assertThat(
-            scrape.value(
-                "lorafleet_worker_model_load_seconds",
-                Map.of("worker", "node-a", "device", "gpu0")))
+    assertThat(scrape.value("lorafleet_worker_model_load_seconds", Map.of("worker", "node-a")))
         .isEqualTo(1.5);
   }
 
