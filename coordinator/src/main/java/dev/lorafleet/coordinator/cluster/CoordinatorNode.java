@@ -10,6 +10,7 @@ import dev.lorafleet.coordinator.job.CheckpointFormatFactory;
 import dev.lorafleet.coordinator.job.GradientExchange;
 import dev.lorafleet.coordinator.job.JobManager;
 import dev.lorafleet.coordinator.job.JobRunner;
+import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.worker.cluster.ClusterConfig;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
 import java.nio.file.Path;
@@ -37,7 +38,28 @@ public final class CoordinatorNode implements AutoCloseable {
       Path specBaseDir,
       JobRunner.Timing timing,
       CheckpointFormatFactory formats,
-      IntFunction<CompletionStage<ScaleView>> scaler) {
+      IntFunction<CompletionStage<ScaleView>> scaler,
+      CoordinatorMetrics metrics) {
+
+    /** Settings with metrics of their own, which nobody serves unless asked. */
+    public Settings(
+        String host,
+        int clusterPort,
+        Path dataDir,
+        Path specBaseDir,
+        JobRunner.Timing timing,
+        CheckpointFormatFactory formats,
+        IntFunction<CompletionStage<ScaleView>> scaler) {
+      this(
+          host,
+          clusterPort,
+          dataDir,
+          specBaseDir,
+          timing,
+          formats,
+          scaler,
+          CoordinatorMetrics.create());
+    }
 
     public static Settings defaults(String host, int clusterPort, Path dataDir) {
       return new Settings(
@@ -48,6 +70,11 @@ public final class CoordinatorNode implements AutoCloseable {
           JobRunner.Timing.defaults(),
           PeftCheckpointFormat.factory(),
           null);
+    }
+
+    /** The same settings reporting to {@code value} (serve its registry on the metrics port). */
+    public Settings withMetrics(CoordinatorMetrics value) {
+      return new Settings(host, clusterPort, dataDir, specBaseDir, timing, formats, scaler, value);
     }
   }
 
@@ -80,7 +107,9 @@ public final class CoordinatorNode implements AutoCloseable {
                           .dispatchers()
                           .lookup(DispatcherSelector.fromConfig("lorafleet.blocking-dispatcher"));
                   ActorRef<CoordinatorInbound> registry =
-                      context.spawn(WorkerRegistry.create(datasets, blocking, hello), "workers");
+                      context.spawn(
+                          WorkerRegistry.create(datasets, blocking, hello, settings.metrics()),
+                          "workers");
                   ActorRef<JobManager.Command> manager =
                       context.spawn(
                           JobManager.create(
@@ -92,7 +121,8 @@ public final class CoordinatorNode implements AutoCloseable {
                                   settings.formats(),
                                   settings.timing(),
                                   blocking,
-                                  Clock.systemUTC())),
+                                  Clock.systemUTC(),
+                                  settings.metrics())),
                           "jobs");
                   refs.complete(new Refs(registry, manager));
                   return Behaviors.empty();

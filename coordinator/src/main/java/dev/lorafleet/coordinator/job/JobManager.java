@@ -2,6 +2,7 @@ package dev.lorafleet.coordinator.job;
 
 import dev.lorafleet.coordinator.api.JobState;
 import dev.lorafleet.coordinator.cluster.DatasetStore;
+import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
 import java.time.Clock;
 import java.time.LocalDateTime;
@@ -72,7 +73,31 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       CheckpointFormatFactory formats,
       JobRunner.Timing timing,
       Executor blocking,
-      Clock clock) {}
+      Clock clock,
+      CoordinatorMetrics metrics) {
+
+    /** Services whose metrics nobody serves (tests). */
+    public Services(
+        java.nio.file.Path dataDir,
+        ActorRef<CoordinatorInbound> registry,
+        DatasetStore datasets,
+        GradientExchange exchange,
+        CheckpointFormatFactory formats,
+        JobRunner.Timing timing,
+        Executor blocking,
+        Clock clock) {
+      this(
+          dataDir,
+          registry,
+          datasets,
+          exchange,
+          formats,
+          timing,
+          blocking,
+          clock,
+          CoordinatorMetrics.create());
+    }
+  }
 
   private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
 
@@ -154,7 +179,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
                     services.exchange(),
                     services.formats(),
                     services.timing(),
-                    services.clock()),
+                    services.clock(),
+                    services.metrics()),
                 "job-" + jobId);
     runners.put(jobId, runner);
     queue.add(jobId);

@@ -22,6 +22,9 @@ import dev.lorafleet.coordinator.cluster.WorkerRegistry;
 import dev.lorafleet.coordinator.job.optim.AdamW;
 import dev.lorafleet.coordinator.job.optim.GradientStep;
 import dev.lorafleet.coordinator.job.optim.LrSchedule;
+import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
+import dev.lorafleet.coordinator.metrics.SkipReason;
+import dev.lorafleet.coordinator.metrics.StepMetrics;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -96,7 +99,13 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       implements Command {}
 
   private record StepApplied(
-      long step, GradientStep.Outcome outcome, long tokens, double lossSum, Throwable error)
+      long step,
+      GradientStep.Outcome outcome,
+      long tokens,
+      double lossSum,
+      Throwable error,
+      long samples,
+      StepMetrics.PhaseSeconds phases)
       implements Command {}
 
   /** A checkpoint (or events/report) write finished; {@code then} says what comes next. */
@@ -128,6 +137,12 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private final TimerScheduler<Command> timers;
   private final ExecutorService io;
   private final CostMeter cost;
+
+  // metrics (CoordinatorMetrics): this job's series, and the fleet's for lost workers
+  private final CoordinatorMetrics fleetMetrics;
+  private final CoordinatorMetrics.Job metered;
+  private long stepStartedNanos;
+  private long checkpointStartedNanos;
 
   private JobState state = JobState.QUEUED;
   private String error;
@@ -182,7 +197,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       GradientExchange exchange,
       CheckpointFormatFactory formatFactory,
       Timing timing,
-      Clock clock) {
+      Clock clock,
+      CoordinatorMetrics metrics) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
@@ -199,7 +215,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
                         exchange,
                         formatFactory,
                         timing,
-                        clock)));
+                        clock,
+                        metrics)));
   }
 
   private JobRunner(
@@ -214,7 +231,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       GradientExchange exchange,
       CheckpointFormatFactory formatFactory,
       Timing timing,
-      Clock clock) {
+      Clock clock,
+      CoordinatorMetrics metrics) {
     super(context);
     this.timers = timers;
     this.jobId = jobId;
@@ -228,6 +246,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     this.timing = timing;
     this.clock = clock;
     this.cost = new CostMeter(settings.pricePerGpuHour());
+    this.fleetMetrics = metrics;
+    this.metered = metrics.job(jobId, settings.currency(), settings.checkpointEverySteps());
     this.io =
         Executors.newSingleThreadExecutor(
             r -> {
@@ -324,6 +344,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     for (String id : gone) {
       held.remove(id);
+      fleetMetrics.onWorkerLost();
+      metered.onWorkersHeld(held.keySet());
       cost.release(id, clock.instant());
       event("worker_left", Map.of("worker", id, "step", globalStep));
       getContext()
@@ -359,6 +381,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       held.put(w.id(), w);
       cost.hold(w.id(), w.info().deviceCount(), now);
     }
+    metered.onWorkersHeld(held.keySet());
     roundEpoch = latestWorkers.epoch();
     runningSince = now;
     getContext()
@@ -432,6 +455,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
               first.trainExampleCounts(), weights, settings.globalBatchSize(), settings.seed());
       adapterLength = first.adapterLength();
       totalSteps = (long) planner.stepsPerEpoch() * settings.epochs();
+      metered.onPlanned(totalSteps);
       CheckpointFormat format =
           formatFactory.create(settings, first.modelConfigJson(), adapterLength);
       checkpointer = new Checkpointer(files.dir(), settings.keepLast(), format);
@@ -513,6 +537,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         .forEach(w -> slots.add(new ShardPlanner.WorkerSlot(w.id(), w.info().deviceCount())));
     List<ShardPlanner.Share> shares = ShardPlanner.split(batch, slots);
     int stepRound = (globalStep == 0 ? 1 : 0) + round;
+    stepStartedNanos = System.nanoTime();
     List<String> ids = shares.stream().map(ShardPlanner.Share::workerId).toList();
     epochMaxWorkers = Math.max(epochMaxWorkers, ids.size());
     long step = globalStep;
@@ -551,6 +576,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       Set<String> drop = missing.silent().isEmpty() ? missing.incomplete() : missing.silent();
       for (String id : drop) {
         if (held.remove(id) != null) {
+          fleetMetrics.onWorkerLost();
+          metered.onWorkersHeld(held.keySet());
           cost.release(id, clock.instant());
           event("worker_dropped", Map.of("worker", id, "step", globalStep));
           getContext()
@@ -577,12 +604,29 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     long step = globalStep;
     long samples = gathered.tokensExpected();
     busy = true;
+    long startedAt = stepStartedNanos;
+    long gatheredAt = System.nanoTime();
+    long[] optimizerStartedAt = new long[1]; // written on the io thread before the future completes
     getContext()
         .pipeToSelf(
             CompletableFuture.supplyAsync(
-                () -> optimizer.apply(complete.sum(), complete.tokens(), step), io),
+                () -> {
+                  optimizerStartedAt[0] = System.nanoTime();
+                  return optimizer.apply(complete.sum(), complete.tokens(), step);
+                },
+                io),
             (outcome, failure) ->
-                new StepApplied(step, outcome, complete.tokens(), complete.lossSum(), failure));
+                new StepApplied(
+                    step,
+                    outcome,
+                    complete.tokens(),
+                    complete.lossSum(),
+                    failure,
+                    samples,
+                    new StepMetrics.PhaseSeconds(
+                        (gatheredAt - startedAt) / 1e9,
+                        (optimizerStartedAt[0] - gatheredAt) / 1e9,
+                        (System.nanoTime() - optimizerStartedAt[0]) / 1e9)));
     epochSamples += samples;
     return this;
   }
@@ -619,7 +663,11 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     event("step", fields);
     globalStep++;
     round = 0;
-    exchange.broadcast(jobId, globalStep, optimizer.optimizer().params());
+    long broadcastAt = System.nanoTime();
+    exchange
+        .broadcast(jobId, globalStep, optimizer.optimizer().params())
+        .thenRun(() -> metered.onBroadcast(Duration.ofNanos(System.nanoTime() - broadcastAt)));
+    reportStep(applied, epoch, loss);
     boolean epochEnd = globalStep % planner.stepsPerEpoch() == 0;
     if (cancelRequested) {
       finalizeJob(JobState.CANCELLED, null);
@@ -724,6 +772,13 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
             epochMaxWorkers,
             epochSkipped);
     epochs.add(report);
+    evalLoss.forEach(
+        (name, value) -> {
+          if (value != null) {
+            metered.onEvaluated(name, value);
+          }
+        });
+    metered.onEpochCompleted(epochNumber, report.cost());
     getContext()
         .getLog()
         .info(
@@ -770,6 +825,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
 
   private void persistCheckpoint(Runnable then) {
     busy = true;
+    checkpointStartedNanos = System.nanoTime();
     TrainerState trainerState = trainerState();
     AdamW adam = optimizer.optimizer();
     JobReport report = report();
@@ -802,6 +858,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
               rootMessage(persisted.error()));
     } else {
       event("checkpoint", Map.of("step", globalStep));
+      metered.onCheckpointWritten(
+          globalStep, Duration.ofNanos(System.nanoTime() - checkpointStartedNanos));
     }
     if (cancelRequested) {
       finalizeJob(JobState.CANCELLED, null);
@@ -843,6 +901,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     finalizing = true;
     busy = true;
+    checkpointStartedNanos = System.nanoTime();
     timers.cancel(EvalTimedOut.INSTANCE);
     Instant now = clock.instant();
     cost.releaseAll(now);
@@ -888,6 +947,12 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     setState(finalized.state());
     JobStatus status = status();
+    metered.onWorkersHeld(List.of());
+    metered.onCost(status.cost(), status.projectedCost());
+    if (finalized.writeError() == null && optimizer != null) {
+      metered.onCheckpointWritten(
+          globalStep, Duration.ofNanos(System.nanoTime() - checkpointStartedNanos));
+    }
     Map<String, Object> fields = new LinkedHashMap<>();
     fields.put("state", finalized.state().name());
     fields.put("totalCost", status.cost());
@@ -949,6 +1014,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       return;
     }
     state = next;
+    metered.onStateChanged(next.name());
     event("state", Map.of("state", next.name()));
   }
 
@@ -963,6 +1029,30 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
             // events are a log: losing one line must not stop training
           }
         });
+  }
+
+  /** Tells the metrics about a step just applied or skipped ({@code globalStep} counts it). */
+  private void reportStep(StepApplied applied, int epoch, double loss) {
+    GradientStep.Outcome outcome = applied.outcome();
+    JobStatus status = status();
+    if (outcome.applied()) {
+      metered.onStepCompleted(
+          new StepMetrics(
+              globalStep,
+              epoch + 1,
+              loss,
+              outcome.lr(),
+              outcome.gradNorm(),
+              applied.tokens(),
+              applied.samples(),
+              status.tokensPerSecond(),
+              status.etaSeconds(),
+              applied.phases()));
+    } else {
+      metered.onSkippedStep(
+          applied.tokens() <= 0 ? SkipReason.NO_TRAINABLE_TOKENS : SkipReason.NON_FINITE_GRADIENT);
+    }
+    metered.onCost(status.cost(), status.projectedCost());
   }
 
   private Behavior<Command> onPostStop() {
