@@ -13,7 +13,10 @@ import dev.lorafleet.coordinator.metrics.Scrape;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
 import dev.lorafleet.worker.cluster.WorkerNode;
 import dev.lorafleet.worker.cluster.WorkerSettings;
+import dev.lorafleet.worker.metrics.DeviceMemoryProbe.DeviceMemory;
+import dev.lorafleet.worker.metrics.WorkerMetrics;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -45,6 +48,12 @@ class JobRunnerMetricsTest {
   @TempDir Path dir;
   private final ActorTestKit kit = ActorTestKit.create();
   private final CoordinatorMetrics metrics = CoordinatorMetrics.create();
+  private final List<PrometheusRegistry> workerRegistries =
+      List.of(new PrometheusRegistry(), new PrometheusRegistry());
+  private final List<WorkerMetrics> workerMetrics =
+      List.of(
+          new WorkerMetrics(workerRegistries.get(0), "w0", List::<DeviceMemory>of),
+          new WorkerMetrics(workerRegistries.get(1), "w1", List::<DeviceMemory>of));
   private ActorRef<JobManager.Command> manager;
 
   @AfterEach
@@ -102,6 +111,16 @@ class JobRunnerMetricsTest {
     assertThat(scrape.value("lorafleet_workers", Map.of("state", "idle"))).isEqualTo(2);
     assertThat(scrape.value("lorafleet_devices", Map.of())).isEqualTo(2);
     assertThat(scrape.value("lorafleet_workers_lost_total", Map.of())).isZero();
+    double workerTokens = 0;
+    for (PrometheusRegistry registry : workerRegistries) {
+      Scrape worker = scrape(registry);
+      workerTokens += worker.value("lorafleet_worker_tokens_total", job);
+      assertThat(worker.value("lorafleet_worker_step_compute_seconds_count", job)).isPositive();
+      assertThat(worker.find("lorafleet_worker_model_load_seconds", Map.of())).hasSize(1);
+    }
+    assertThat(workerTokens)
+        .as("the workers' shares add up to the job's tokens")
+        .isEqualTo(scrape.value("lorafleet_tokens_total", job));
     assertThat(
             scrape.value(
                 "lorafleet_skipped_steps_total",
@@ -131,8 +150,12 @@ class JobRunnerMetricsTest {
   }
 
   private Scrape scrape() throws IOException {
+    return scrape(metrics.registry());
+  }
+
+  private static Scrape scrape(PrometheusRegistry registry) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    PrometheusTextFormatWriter.create().write(out, metrics.registry().scrape());
+    PrometheusTextFormatWriter.create().write(out, registry.scrape());
     return Scrape.parse(out.toString(StandardCharsets.UTF_8));
   }
 
@@ -159,7 +182,8 @@ class JobRunnerMetricsTest {
                   dir.resolve("cache-" + i),
                   Duration.ofSeconds(10)),
               TestingQuadraticCompute.factory(),
-              exchange),
+              exchange,
+              workerMetrics.get(i)),
           "worker-" + i);
     }
     TestingRawFormat format = new TestingRawFormat();
