@@ -10,6 +10,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEnti
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
+import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
@@ -141,7 +142,11 @@ public final class ApiServer {
                               exceptionHandler(request, requestId),
                               () ->
                                   handleRejections(
-                                      rejectionHandler(requestId), () -> routes(requestId)))));
+                                      rejectionHandler(requestId),
+                                      () ->
+                                          request.method().name().equals("POST")
+                                              ? routes(requestId)
+                                              : discardingBody(() -> routes(requestId))))));
         });
   }
 
@@ -339,10 +344,27 @@ public final class ApiServer {
                       ? "the Authorization header must be 'Bearer <token>'"
                       : "the bearer token is not this coordinator's token";
           log.info("Refused request {}: {}.", requestId, message);
-          return complete(
-              error(401, "Authorization", message, requestId)
-                  .addHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"lorafleet\"")));
+          return discardingBody(
+              () ->
+                  complete(
+                      error(401, "Authorization", message, requestId)
+                          .addHeader(
+                              RawHeader.create("WWW-Authenticate", "Bearer realm=\"lorafleet\""))));
         });
+  }
+
+  /**
+   * Drains a body the route will not read, so that Pekko need not answer "early" and close the
+   * connection (a GET with a body, a POST refused before its body is read).
+   */
+  private static Route discardingBody(Supplier<Route> inner) {
+    return extractRequest(
+        request ->
+            extractMaterializer(
+                materializer ->
+                    onSuccess(
+                        request.discardEntityBytes(materializer).completionStage(),
+                        drained -> inner.get())));
   }
 
   private static Optional<String> bearerToken(String header) {

@@ -105,8 +105,7 @@ final class LocalRun {
       out.printf("lorafleet: job %s submitted%n", job.id());
       out.flush();
       JobView finalView = watch(node, job.id(), workers);
-      out.println();
-      out.print(ReportTable.render(finalView));
+      out.print(EpochTable.render(finalView.epochs(), finalView.currency()));
       Path jobDir = dataDir.resolve("jobs").resolve(job.id());
       out.printf(
           "%s %s; adapter in %s%n",
@@ -125,14 +124,15 @@ final class LocalRun {
   }
 
   private JobView watch(CoordinatorNode node, String jobId, LocalWorkers workers) throws Exception {
-    ProgressLine progress = new ProgressLine(out);
+    ProgressPrinter progress = ProgressPrinter.forConsole(out);
     long deadWorkersSince = 0;
     while (true) {
       JobView view = node.service().get(jobId).toCompletableFuture().get(1, TimeUnit.MINUTES);
-      progress.show(view);
       if (view.state().isTerminal()) {
+        progress.finish(view);
         return view;
       }
+      progress.update(view);
       if (workers.alive() == 0) {
         if (deadWorkersSince == 0) {
           deadWorkersSince = System.nanoTime();
