@@ -7,7 +7,7 @@ final class TrainerCompute {
   private TrainerCompute() {}
 
   static JobComputeFactory factory() {
-    return (spec, train, eval, devices) -> {
+    return (spec, model, train, eval, devices) -> {
       throw new IllegalStateException(
           "this build has no training core yet (ShardTrainer, issue #2); the worker cannot train");
     };

@@ -377,7 +377,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         .info(
             "Job {} takes {} worker(s): {}.", jobId, held.size(), String.join(", ", held.keySet()));
     event("workers_held", Map.of("workers", List.copyOf(held.keySet())));
-    JobAssignment assignment = new JobAssignment(jobId, specYaml(), trainRefs, evalRefs);
+    JobAssignment assignment =
+        new JobAssignment(jobId, specYaml(), settings.model().toString(), trainRefs, evalRefs);
     held.values().forEach(w -> w.tell(assignment));
   }
 

@@ -26,8 +26,8 @@ public final class TestingQuadraticCompute implements JobCompute {
 
   /** Counts the lines of the (downloaded) datasets, so the transfer is part of the test. */
   public static JobComputeFactory factory() {
-    return (spec, train, eval, devices) -> {
-      if (spec.contains("model: /missing")) {
+    return (spec, model, train, eval, devices) -> {
+      if (model.toString().equals("/missing")) {
         throw new IOException("base model not found at /missing/config.json");
       }
       return new TestingQuadraticCompute(lines(train), lines(eval));

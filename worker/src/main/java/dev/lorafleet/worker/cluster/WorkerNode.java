@@ -330,7 +330,11 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
                 () -> {
                   try {
                     return computeFactory.open(
-                        assignment.specYaml(), train, eval, settings.deviceCount());
+                        assignment.specYaml(),
+                        Path.of(assignment.modelPath()),
+                        train,
+                        eval,
+                        settings.deviceCount());
                   } catch (RuntimeException e) {
                     throw e;
                   } catch (Exception e) {
