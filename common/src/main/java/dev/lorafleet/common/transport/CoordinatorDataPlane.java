@@ -1,8 +1,22 @@
 package dev.lorafleet.common.transport;
 
+import dev.lorafleet.common.transport.DataPlaneConfig.Transport;
+import io.aeron.ChannelUri;
+import io.aeron.CommonContext;
+import io.aeron.ExclusivePublication;
+import io.aeron.Subscription;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The coordinator's side of the data plane: gathers the summed adapter gradient of every worker
@@ -22,12 +36,37 @@ import java.util.concurrent.CompletableFuture;
  * }</pre>
  *
  * <p>All methods are thread-safe and never block on the network: they hand a command to the
- * data-plane agent's thread and return a future. Futures complete on that thread; attach callbacks
- * that return quickly (Pekko's {@code pipeToSelf} does).
+ * data-plane agent's thread ({@link CoordinatorAgent}) through a {@link CoordinatorProxy} and
+ * return a future. Futures complete on that thread; attach callbacks that return quickly (Pekko's
+ * {@code pipeToSelf} does).
  */
 public final class CoordinatorDataPlane implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(CoordinatorDataPlane.class);
 
-  private CoordinatorDataPlane() {}
+  private final DataPlaneDriver driver;
+  private final Subscription gradients;
+  private final VectorPublisher parameters;
+  private final AgentRunner runner;
+  private final CoordinatorProxy proxy;
+  private final TransportCounters counters;
+  private final DataPlaneEndpoints endpoints;
+
+  private CoordinatorDataPlane(
+      DataPlaneDriver driver,
+      Subscription gradients,
+      VectorPublisher parameters,
+      AgentRunner runner,
+      CoordinatorProxy proxy,
+      TransportCounters counters,
+      DataPlaneEndpoints endpoints) {
+    this.driver = driver;
+    this.gradients = gradients;
+    this.parameters = parameters;
+    this.runner = runner;
+    this.proxy = proxy;
+    this.counters = counters;
+    this.endpoints = endpoints;
+  }
 
   /**
    * Starts this process's embedded media driver (its own directory under {@link
@@ -38,12 +77,82 @@ public final class CoordinatorDataPlane implements AutoCloseable {
    *     writable); the message names the port or path
    */
   public static CoordinatorDataPlane open(DataPlaneConfig config) {
-    throw new UnsupportedOperationException("CoordinatorDataPlane is being built (issue #3)");
+    DataPlaneDriver driver = DataPlaneDriver.launchEmbedded(config, "coordinator");
+    Subscription gradients = null;
+    ExclusivePublication publication = null;
+    try {
+      String gradientChannel = DataPlaneChannels.gradientSubscription(config);
+      gradients =
+          driver.aeron().addSubscription(gradientChannel, DataPlaneChannels.GRADIENT_STREAM_ID);
+      String parameterChannel =
+          DataPlaneChannels.parameterPublication(config, config.parameterPort());
+      publication =
+          driver
+              .aeron()
+              .addExclusivePublication(parameterChannel, DataPlaneChannels.PARAMETER_STREAM_ID);
+      DataPlaneEndpoints endpoints;
+      String recreateChannel;
+      if (config.transport() == Transport.UDP) {
+        String gradientEndpoint = resolvedEndpoint(gradients, config);
+        String controlEndpoint = resolvedControl(publication, config);
+        endpoints = DataPlaneEndpoints.udp(gradientEndpoint, controlEndpoint);
+        ChannelUri uri = ChannelUri.parse(parameterChannel);
+        uri.put(CommonContext.MDC_CONTROL_PARAM_NAME, controlEndpoint);
+        recreateChannel = uri.toString();
+      } else {
+        endpoints = DataPlaneEndpoints.ipc(driver.directory());
+        recreateChannel = parameterChannel;
+      }
+      TransportCounters counters = new TransportCounters();
+      VectorPublisher parameters =
+          new VectorPublisher(
+              driver.aeron(),
+              publication,
+              recreateChannel,
+              config.chunkBytes(),
+              counters,
+              "parameters to the workers via " + endpoints.encode());
+      ManyToOneConcurrentArrayQueue<CoordinatorCommand> queue =
+          new ManyToOneConcurrentArrayQueue<>(1024);
+      NanoClock clock = SystemNanoClock.INSTANCE;
+      CoordinatorAgent agent =
+          new CoordinatorAgent(gradients, parameters, queue, clock, counters, config);
+      AgentRunner runner =
+          new AgentRunner(
+              new BackoffIdleStrategy(),
+              error -> LOG.error("The coordinator's data plane agent failed.", error),
+              null,
+              agent);
+      AgentRunner.startOnThread(runner);
+      LOG.info("Coordinator data plane listening at {}.", endpoints.encode());
+      return new CoordinatorDataPlane(
+          driver,
+          gradients,
+          parameters,
+          runner,
+          new CoordinatorProxy(queue, clock),
+          counters,
+          endpoints);
+    } catch (RuntimeException e) {
+      CloseHelper.quietCloseAll(publication, gradients, driver);
+      throw e instanceof DataPlaneException
+          ? e
+          : new DataPlaneException(
+              "cannot open the coordinator's data plane on "
+                  + config.host()
+                  + " ports "
+                  + config.gradientPort()
+                  + "/"
+                  + config.parameterPort()
+                  + ": "
+                  + e.getMessage(),
+              e);
+    }
   }
 
   /** What workers need to reach this data plane; advertise {@code endpoints().encode()}. */
   public DataPlaneEndpoints endpoints() {
-    throw new UnsupportedOperationException("CoordinatorDataPlane is being built (issue #3)");
+    return endpoints;
   }
 
   /**
@@ -59,8 +168,9 @@ public final class CoordinatorDataPlane implements AutoCloseable {
    * Starts gathering one vector of {@code length} elements from each of {@code workerIds} for
    * {@code (jobId, step, round)}. Call it before the workers are told to compute the step. Chunks
    * are added into one fp32 accumulator as they arrive, in a fixed order (workers sorted by id), so
-   * the sum is bitwise independent of arrival order. Duplicate, stale, unknown-job, unknown-worker,
-   * malformed and checksum-failing frames are dropped and counted ({@link #counters()}).
+   * the sum is bitwise independent of arrival order ({@link GradientReducer}). Duplicate, stale,
+   * unknown-job, unknown-worker, malformed and checksum-failing frames are dropped and counted
+   * ({@link #counters()}).
    *
    * <p>A new gather for a job replaces that job's previous one (an unfinished previous gather
    * completes as {@link GatherResult.TimedOut}). Several jobs may gather at once.
@@ -70,7 +180,7 @@ public final class CoordinatorDataPlane implements AutoCloseable {
    * @param deadline from now; when it passes the future completes with {@link
    *     GatherResult.TimedOut} naming the incomplete and the silent workers
    * @return completes with {@link GatherResult.Complete} or {@link GatherResult.TimedOut}; fails
-   *     only when the data plane is closed
+   *     only when the data plane is closed or the arguments are invalid
    */
   public CompletableFuture<GatherResult> gather(
       String jobId,
@@ -79,7 +189,7 @@ public final class CoordinatorDataPlane implements AutoCloseable {
       Collection<String> workerIds,
       int length,
       Duration deadline) {
-    throw new UnsupportedOperationException("CoordinatorDataPlane is being built (issue #3)");
+    return proxy.gather(jobId, step, round, workerIds, length, deadline);
   }
 
   /**
@@ -88,22 +198,29 @@ public final class CoordinatorDataPlane implements AutoCloseable {
    * newer one is broadcast. The array is copied before this method returns, so the caller may
    * change it right away.
    *
-   * @return completes when every chunk has been handed to Aeron (delivery is Aeron's job from
-   *     there; workers wait for the version they need); fails with {@link DataPlaneException} if
-   *     the broadcast stays back-pressured past {@link DataPlaneConfig#sendTimeout()}
+   * @return completes when every chunk has been handed to Aeron, or no worker is connected at all
+   *     (delivery is Aeron's job from there; workers wait for the version they need, and ask for it
+   *     if they missed it), or a newer version of the job superseded it; fails with {@link
+   *     DataPlaneException} if the broadcast makes no progress for {@link
+   *     DataPlaneConfig#sendTimeout()}
    */
   public CompletableFuture<Void> broadcast(String jobId, long step, float[] parameters) {
-    throw new UnsupportedOperationException("CoordinatorDataPlane is being built (issue #3)");
+    return proxy.broadcast(jobId, step, parameters);
   }
 
   /** Forgets a finished job: its pending gather is cancelled and its parameter copy released. */
   public void endJob(String jobId) {
-    throw new UnsupportedOperationException("CoordinatorDataPlane is being built (issue #3)");
+    proxy.endJob(jobId);
   }
 
   /** Totals since {@link #open}, for metrics; cheap enough for every scrape. */
   public DataPlaneCounters counters() {
-    throw new UnsupportedOperationException("CoordinatorDataPlane is being built (issue #3)");
+    return counters.snapshot();
+  }
+
+  /** The media driver's directory (for tests and diagnostics). */
+  public String driverDirectory() {
+    return driver.directory();
   }
 
   /**
@@ -112,6 +229,35 @@ public final class CoordinatorDataPlane implements AutoCloseable {
    */
   @Override
   public void close() {
-    throw new UnsupportedOperationException("CoordinatorDataPlane is being built (issue #3)");
+    CloseHelper.quietCloseAll(runner, parameters, gradients, driver);
+  }
+
+  private static String resolvedEndpoint(Subscription subscription, DataPlaneConfig config) {
+    String address = awaitAddresses(subscription::localSocketAddresses, "gradient").get(0);
+    return config.host() + address.substring(address.lastIndexOf(':'));
+  }
+
+  private static String resolvedControl(ExclusivePublication publication, DataPlaneConfig config) {
+    List<String> addresses = awaitAddresses(publication::localSocketAddresses, "parameter control");
+    String address = addresses.get(0);
+    int colon = address.lastIndexOf(':');
+    return config.host() + address.substring(colon);
+  }
+
+  private static List<String> awaitAddresses(
+      java.util.function.Supplier<List<String>> addresses, String what) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    BackoffIdleStrategy idle = new BackoffIdleStrategy();
+    while (true) {
+      List<String> bound = addresses.get();
+      if (!bound.isEmpty()) {
+        return bound;
+      }
+      if (System.nanoTime() - deadline > 0) {
+        throw new DataPlaneException(
+            "the media driver did not bind the " + what + " endpoint within 10 s");
+      }
+      idle.idle();
+    }
   }
 }

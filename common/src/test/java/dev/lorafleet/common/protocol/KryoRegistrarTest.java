@@ -36,7 +36,7 @@ class KryoRegistrarTest {
             List.of());
     assertThat(read(write(assignment))).isEqualTo(assignment);
 
-    StepAssignment step = new StepAssignment("job-1", 7, 3, new int[] {5, 1, 9}, 42L);
+    StepAssignment step = new StepAssignment("job-1", 7, 1, 3, new int[] {5, 1, 9}, 42L);
     StepAssignment back = (StepAssignment) read(write(step));
     assertThat(back.exampleIndices()).containsExactly(5, 1, 9);
     assertThat(back.step()).isEqualTo(7);

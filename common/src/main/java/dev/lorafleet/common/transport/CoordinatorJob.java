@@ -1,0 +1,35 @@
+package dev.lorafleet.common.transport;
+
+import dev.lorafleet.common.wire.VectorFrame;
+import java.util.concurrent.CompletableFuture;
+
+/** The coordinator agent's state for one job: its gather in progress and its current parameters. */
+final class CoordinatorJob {
+  final String jobId;
+  final long key;
+
+  GradientReducer gather;
+  CompletableFuture<GatherResult> future;
+  long deadlineNanos;
+
+  /** The last gather that completed or timed out; its frames are duplicates now. */
+  long finishedStep = -1;
+
+  int finishedRound = -1;
+
+  float[] parameters;
+  long parameterStep = -1;
+
+  /** A worker asked for the parameters while they were being sent: send them once more after. */
+  boolean resendAfterCurrent;
+
+  CoordinatorJob(String jobId) {
+    this.jobId = jobId;
+    this.key = VectorFrame.key(jobId);
+  }
+
+  /** Whether (step, round) is older than, or the same as, the last finished gather. */
+  boolean isFinished(long step, int round) {
+    return step < finishedStep || (step == finishedStep && round <= finishedRound);
+  }
+}

@@ -1,0 +1,70 @@
+package dev.lorafleet.common.transport;
+
+import dev.lorafleet.common.transport.DataPlaneConfig.Transport;
+
+/**
+ * The Aeron channel strings and stream ids of the data plane, in one place.
+ *
+ * <ul>
+ *   <li>Gradients (workers to coordinator): every worker's exclusive publication to the
+ *       coordinator's UDP endpoint, one image per worker on the coordinator's subscription.
+ *   <li>Parameters (coordinator to workers): one multi-destination-cast publication in dynamic
+ *       control mode with min flow control (the slowest live worker sets the pace, nobody is
+ *       overrun); a worker subscribes with its own endpoint (any free port) and the coordinator's
+ *       control endpoint, so the coordinator needs no per-worker address. One term-buffer write
+ *       serves every worker, where one publication per worker would copy the vector once each.
+ *   <li>IPC: the same two streams on {@code aeron:ipc} inside the coordinator's media driver.
+ * </ul>
+ */
+public final class DataPlaneChannels {
+  public static final int GRADIENT_STREAM_ID = 0x4c460001;
+  public static final int PARAMETER_STREAM_ID = 0x4c460002;
+
+  private DataPlaneChannels() {}
+
+  /** The coordinator's gradient subscription. */
+  public static String gradientSubscription(DataPlaneConfig config) {
+    return switch (config.transport()) {
+      case UDP -> "aeron:udp?endpoint=" + config.host() + ":" + config.gradientPort();
+      case IPC -> "aeron:ipc";
+    };
+  }
+
+  /** A worker's gradient publication to the coordinator. */
+  public static String gradientPublication(DataPlaneEndpoints coordinator, DataPlaneConfig config) {
+    return switch (coordinator.transport()) {
+      case UDP -> "aeron:udp?endpoint=" + coordinator.gradientEndpoint() + tuning(config);
+      case IPC -> "aeron:ipc?" + tuning(config).substring(1);
+    };
+  }
+
+  /** The coordinator's parameter broadcast publication ({@code port} 0 binds a free port). */
+  public static String parameterPublication(DataPlaneConfig config, int port) {
+    return config.transport() == Transport.UDP
+        ? "aeron:udp?control="
+            + config.host()
+            + ":"
+            + port
+            + "|control-mode=dynamic|fc=min"
+            + tuning(config)
+        : "aeron:ipc?" + tuning(config).substring(1);
+  }
+
+  /** A worker's parameter subscription. */
+  public static String parameterSubscription(
+      DataPlaneEndpoints coordinator, DataPlaneConfig config) {
+    return switch (coordinator.transport()) {
+      case UDP ->
+          "aeron:udp?endpoint="
+              + config.host()
+              + ":0|control="
+              + coordinator.parameterControlEndpoint()
+              + "|control-mode=dynamic";
+      case IPC -> "aeron:ipc";
+    };
+  }
+
+  private static String tuning(DataPlaneConfig config) {
+    return "|mtu=" + config.mtu() + "|term-length=" + config.termLength();
+  }
+}

@@ -1,0 +1,144 @@
+package dev.lorafleet.common.transport;
+
+import io.aeron.Aeron;
+import io.aeron.driver.MediaDriver;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+import org.agrona.CloseHelper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This process's connection to Aeron: an embedded media driver in a directory of its own (unique
+ * per process and per instance, deleted on {@link #close()}) plus a client, or only a client
+ * attached to another process's driver (IPC on one machine).
+ */
+public final class DataPlaneDriver implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(DataPlaneDriver.class);
+
+  private final MediaDriver driver;
+  private final Aeron aeron;
+  private final Path directory;
+
+  private DataPlaneDriver(MediaDriver driver, Aeron aeron, Path directory) {
+    this.driver = driver;
+    this.aeron = aeron;
+    this.directory = directory;
+  }
+
+  /**
+   * Starts an embedded media driver configured from {@code config} in a fresh directory {@code
+   * <driverDirectoryParent>/lorafleet-<role>-<pid>-<random>} and connects a client to it.
+   *
+   * @param role a short word for the directory name ("coordinator", "worker")
+   */
+  public static DataPlaneDriver launchEmbedded(DataPlaneConfig config, String role) {
+    Path parent = config.driverDirectoryParent();
+    Path directory =
+        parent.resolve(
+            "lorafleet-"
+                + role
+                + "-"
+                + ProcessHandle.current().pid()
+                + "-"
+                + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16));
+    try {
+      Files.createDirectories(parent);
+    } catch (IOException e) {
+      throw new DataPlaneException(
+          "cannot create the data plane's driver directory parent "
+              + parent
+              + ": "
+              + e.getMessage()
+              + " (set another directory in the data plane config)",
+          e);
+    }
+    MediaDriver.Context context =
+        new MediaDriver.Context()
+            .aeronDirectoryName(directory.toString())
+            .dirDeleteOnStart(true)
+            .dirDeleteOnShutdown(true)
+            .threadingMode(config.threadingMode())
+            .publicationTermBufferLength(config.termLength())
+            .ipcTermBufferLength(config.termLength())
+            .mtuLength(config.mtu())
+            .ipcMtuLength(config.mtu())
+            .spiesSimulateConnection(false);
+    if (config.socketBufferBytes() > 0) {
+      context
+          .socketSndbufLength(config.socketBufferBytes())
+          .socketRcvbufLength(config.socketBufferBytes())
+          .initialWindowLength(Math.min(config.socketBufferBytes(), config.termLength() / 2));
+    }
+    config.driverCustomizer().accept(context);
+    MediaDriver driver;
+    try {
+      driver = MediaDriver.launchEmbedded(context);
+    } catch (RuntimeException e) {
+      throw new DataPlaneException(
+          "cannot start the Aeron media driver in " + directory + ": " + e.getMessage(), e);
+    }
+    try {
+      Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(directory.toString()));
+      LOG.debug("Data plane media driver for the {} started in {}.", role, directory);
+      return new DataPlaneDriver(driver, aeron, directory);
+    } catch (RuntimeException e) {
+      CloseHelper.quietClose(driver);
+      deleteRecursively(directory);
+      throw new DataPlaneException(
+          "cannot connect to the Aeron media driver in " + directory + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Connects a client to the media driver another process runs in {@code directory} (IPC). */
+  public static DataPlaneDriver attach(String directory) {
+    try {
+      return new DataPlaneDriver(
+          null, Aeron.connect(new Aeron.Context().aeronDirectoryName(directory)), null);
+    } catch (RuntimeException e) {
+      throw new DataPlaneException(
+          "cannot attach to the coordinator's Aeron media driver in "
+              + directory
+              + " (is the coordinator running on this machine?): "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  public Aeron aeron() {
+    return aeron;
+  }
+
+  /** The media driver's directory (IPC peers attach here). */
+  public String directory() {
+    return aeron.context().aeronDirectoryName();
+  }
+
+  /** Closes the client, then the driver (if this process runs one), and deletes its directory. */
+  @Override
+  public void close() {
+    CloseHelper.quietClose(aeron);
+    if (driver != null) {
+      CloseHelper.quietClose(driver);
+      deleteRecursively(directory);
+    }
+  }
+
+  private static void deleteRecursively(Path directory) {
+    if (directory == null || !Files.exists(directory)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(directory)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot delete the data plane directory " + directory, e);
+    }
+  }
+}

@@ -1,0 +1,381 @@
+package dev.lorafleet.common.wire;
+
+import static java.nio.ByteOrder.LITTLE_ENDIAN;
+
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32C;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.UnsafeApi;
+
+/**
+ * How adapter gradients and adapter parameters are framed on the data plane: one frame carries one
+ * chunk of a vector. This file is the whole format: layout, encoding, validation and checksum.
+ *
+ * <pre>
+ * offset size  field (little-endian)
+ *  0     4     magic 0x3156464C ("LFV1")
+ *  4     1     kind: 1 gradient (worker to coordinator), 2 parameters (coordinator to workers),
+ *              3 parameter request (worker asks for the current version; no payload)
+ *  5     1     wire dtype: 1 fp32, 2 bf16 ({@link WireDtype})
+ *  6     2     header length: 80
+ *  8     8     job key: 64-bit FNV-1a of the job id's UTF-8 bytes ({@link #key(String)})
+ * 16     8     step (gradients: the step they were computed for; parameters: the version)
+ * 24     8     sender key: {@link #key(String)} of the worker id; 0 from the coordinator
+ * 32     4     round of the gather within the step (0 unless a step is gathered again)
+ * 36     4     sequence: the chunk's index within its vector
+ * 40     8     total length of the vector in elements (a long, so that hostile values are seen)
+ * 48     4     chunk offset in elements
+ * 52     4     chunk length in elements
+ * 56     8     token count of the whole vector (repeated in every chunk)
+ * 64     8     loss sum of the whole vector, IEEE-754 binary64 (repeated in every chunk)
+ * 72     4     CRC-32C of bytes [0, 72) and of the payload
+ * 76     4     reserved, 0
+ * 80     n     payload: chunk length elements in the wire dtype
+ * </pre>
+ *
+ * <p>The payload starts 16-byte aligned when the frame does (Aeron frames are 32-byte aligned), so
+ * fp32 payloads are copied with one bulk copy. Methods take the buffer and the frame's offset, so
+ * one instance-free codec serves Aeron term buffers, claims and scratch buffers alike.
+ */
+public final class VectorFrame {
+  public static final int MAGIC = 0x3156464C;
+  public static final byte KIND_GRADIENT = 1;
+  public static final byte KIND_PARAMETERS = 2;
+  public static final byte KIND_PARAMETER_REQUEST = 3;
+
+  public static final int MAGIC_OFFSET = 0;
+  public static final int KIND_OFFSET = 4;
+  public static final int DTYPE_OFFSET = 5;
+  public static final int HEADER_LENGTH_OFFSET = 6;
+  public static final int JOB_KEY_OFFSET = 8;
+  public static final int STEP_OFFSET = 16;
+  public static final int SENDER_KEY_OFFSET = 24;
+  public static final int ROUND_OFFSET = 32;
+  public static final int SEQUENCE_OFFSET = 36;
+  public static final int TOTAL_LENGTH_OFFSET = 40;
+  public static final int CHUNK_OFFSET_OFFSET = 48;
+  public static final int CHUNK_LENGTH_OFFSET = 52;
+  public static final int TOKEN_COUNT_OFFSET = 56;
+  public static final int LOSS_SUM_OFFSET = 64;
+  public static final int CHECKSUM_OFFSET = 72;
+  public static final int RESERVED_OFFSET = 76;
+  public static final int HEADER_LENGTH = 80;
+
+  /** Chunk lengths (except a vector's last) are multiples of this many elements. */
+  public static final int ELEMENT_ALIGNMENT = 8;
+
+  private static final boolean NATIVE_LITTLE_ENDIAN = ByteOrder.nativeOrder() == LITTLE_ENDIAN;
+  private static final long FLOAT_ARRAY_BASE = UnsafeApi.arrayBaseOffset(float[].class);
+  private static final long BYTE_ARRAY_BASE = UnsafeApi.arrayBaseOffset(byte[].class);
+
+  /** Why a frame was refused by {@link #validate}; {@code OK} when it is structurally sound. */
+  public enum Defect {
+    OK,
+    TOO_SHORT,
+    BAD_MAGIC,
+    BAD_KIND,
+    BAD_DTYPE,
+    BAD_LENGTHS
+  }
+
+  private VectorFrame() {}
+
+  /** The 64-bit key that stands for a job or worker id on the wire (FNV-1a of its UTF-8 bytes). */
+  public static long key(String id) {
+    long hash = 0xcbf29ce484222325L;
+    for (byte b : id.getBytes(StandardCharsets.UTF_8)) {
+      hash ^= b & 0xff;
+      hash *= 0x100000001b3L;
+    }
+    return hash == 0 ? 1 : hash; // 0 is the coordinator's sender key
+  }
+
+  /** Bytes of a frame holding {@code elements} elements of {@code dtype}. */
+  public static int frameLength(WireDtype dtype, int elements) {
+    return HEADER_LENGTH + elements * dtype.bytesPerElement();
+  }
+
+  /**
+   * The most elements of {@code dtype} whose frame fits in {@code maxFrameBytes}, rounded down to
+   * {@link #ELEMENT_ALIGNMENT}.
+   */
+  public static int maxChunkElements(WireDtype dtype, int maxFrameBytes) {
+    int elements = (maxFrameBytes - HEADER_LENGTH) / dtype.bytesPerElement();
+    elements -= elements % ELEMENT_ALIGNMENT;
+    if (elements <= 0) {
+      throw new IllegalArgumentException(
+          "a frame of " + maxFrameBytes + " bytes cannot hold a " + dtype + " chunk");
+    }
+    return elements;
+  }
+
+  /** Writes the header (checksum 0; call {@link #sealChecksum} after the payload). */
+  public static void encodeHeader(
+      MutableDirectBuffer buffer,
+      int offset,
+      byte kind,
+      WireDtype dtype,
+      long jobKey,
+      long step,
+      long senderKey,
+      int round,
+      int sequence,
+      long totalLength,
+      int chunkOffset,
+      int chunkLength,
+      long tokenCount,
+      double lossSum) {
+    buffer.putInt(offset + MAGIC_OFFSET, MAGIC, LITTLE_ENDIAN);
+    buffer.putByte(offset + KIND_OFFSET, kind);
+    buffer.putByte(offset + DTYPE_OFFSET, dtype.code());
+    buffer.putShort(offset + HEADER_LENGTH_OFFSET, (short) HEADER_LENGTH, LITTLE_ENDIAN);
+    buffer.putLong(offset + JOB_KEY_OFFSET, jobKey, LITTLE_ENDIAN);
+    buffer.putLong(offset + STEP_OFFSET, step, LITTLE_ENDIAN);
+    buffer.putLong(offset + SENDER_KEY_OFFSET, senderKey, LITTLE_ENDIAN);
+    buffer.putInt(offset + ROUND_OFFSET, round, LITTLE_ENDIAN);
+    buffer.putInt(offset + SEQUENCE_OFFSET, sequence, LITTLE_ENDIAN);
+    buffer.putLong(offset + TOTAL_LENGTH_OFFSET, totalLength, LITTLE_ENDIAN);
+    buffer.putInt(offset + CHUNK_OFFSET_OFFSET, chunkOffset, LITTLE_ENDIAN);
+    buffer.putInt(offset + CHUNK_LENGTH_OFFSET, chunkLength, LITTLE_ENDIAN);
+    buffer.putLong(offset + TOKEN_COUNT_OFFSET, tokenCount, LITTLE_ENDIAN);
+    buffer.putDouble(offset + LOSS_SUM_OFFSET, lossSum, LITTLE_ENDIAN);
+    buffer.putInt(offset + CHECKSUM_OFFSET, 0, LITTLE_ENDIAN);
+    buffer.putInt(offset + RESERVED_OFFSET, 0, LITTLE_ENDIAN);
+  }
+
+  /** Encodes {@code count} elements of {@code source} from {@code from} as the payload. */
+  public static void encodePayload(
+      MutableDirectBuffer buffer,
+      int offset,
+      WireDtype dtype,
+      float[] source,
+      int from,
+      int count) {
+    int payload = offset + HEADER_LENGTH;
+    switch (dtype) {
+      case FP32 -> {
+        if (NATIVE_LITTLE_ENDIAN) {
+          UnsafeApi.copyMemory(
+              source,
+              FLOAT_ARRAY_BASE + 4L * from,
+              buffer.byteArray(),
+              buffer.addressOffset() + payload,
+              4L * count);
+        } else {
+          for (int i = 0; i < count; i++) {
+            buffer.putFloat(payload + 4 * i, source[from + i], LITTLE_ENDIAN);
+          }
+        }
+      }
+      case BF16 -> {
+        for (int i = 0; i < count; i++) {
+          buffer.putShort(payload + 2 * i, toBf16(source[from + i]), LITTLE_ENDIAN);
+        }
+      }
+    }
+  }
+
+  /** Computes the frame's CRC-32C and writes it into the header. */
+  public static void sealChecksum(
+      MutableDirectBuffer buffer, int offset, int frameLength, CRC32C crc, byte[] scratch) {
+    buffer.putInt(
+        offset + CHECKSUM_OFFSET,
+        computeChecksum(buffer, offset, frameLength, crc, scratch),
+        LITTLE_ENDIAN);
+  }
+
+  /**
+   * CRC-32C of header bytes [0, 72) and of the payload. {@code scratch} must hold {@code
+   * frameLength} bytes when the buffer is off-heap (the frame is copied there first: the copy is
+   * cheap next to the intrinsic CRC and keeps every buffer kind on one path).
+   */
+  public static int computeChecksum(
+      DirectBuffer buffer, int offset, int frameLength, CRC32C crc, byte[] scratch) {
+    crc.reset();
+    byte[] array = buffer.byteArray();
+    int start;
+    if (array != null) {
+      start = buffer.wrapAdjustment() + offset;
+    } else {
+      UnsafeApi.copyMemory(
+          null, buffer.addressOffset() + offset, scratch, BYTE_ARRAY_BASE, frameLength);
+      array = scratch;
+      start = 0;
+    }
+    crc.update(array, start, CHECKSUM_OFFSET);
+    crc.update(array, start + HEADER_LENGTH, frameLength - HEADER_LENGTH);
+    return (int) crc.getValue();
+  }
+
+  /** Whether the checksum in the header matches the frame's content. */
+  public static boolean checksumMatches(
+      DirectBuffer buffer, int offset, int frameLength, CRC32C crc, byte[] scratch) {
+    return checksum(buffer, offset) == computeChecksum(buffer, offset, frameLength, crc, scratch);
+  }
+
+  /**
+   * Checks what can be checked without knowing the receiver's state: size, magic, kind, dtype and
+   * that the chunk lies inside the vector, the vector is at most {@code maxTotalLength} elements
+   * and the frame is exactly header plus payload long.
+   */
+  public static Defect validate(DirectBuffer buffer, int offset, int length, long maxTotalLength) {
+    if (length < HEADER_LENGTH) {
+      return Defect.TOO_SHORT;
+    }
+    if (buffer.getInt(offset + MAGIC_OFFSET, LITTLE_ENDIAN) != MAGIC
+        || buffer.getShort(offset + HEADER_LENGTH_OFFSET, LITTLE_ENDIAN) != HEADER_LENGTH) {
+      return Defect.BAD_MAGIC;
+    }
+    byte kind = kind(buffer, offset);
+    if (kind < KIND_GRADIENT || kind > KIND_PARAMETER_REQUEST) {
+      return Defect.BAD_KIND;
+    }
+    WireDtype dtype = dtype(buffer, offset);
+    if (dtype == null) {
+      return Defect.BAD_DTYPE;
+    }
+    long total = totalLength(buffer, offset);
+    int chunkOffset = chunkOffset(buffer, offset);
+    int chunkLength = chunkLength(buffer, offset);
+    if (total < 0
+        || total > maxTotalLength
+        || chunkOffset < 0
+        || chunkLength < 0
+        || (long) chunkOffset + chunkLength > total
+        || (long) HEADER_LENGTH + (long) chunkLength * dtype.bytesPerElement() != length) {
+      return Defect.BAD_LENGTHS;
+    }
+    return Defect.OK;
+  }
+
+  public static byte kind(DirectBuffer buffer, int offset) {
+    return buffer.getByte(offset + KIND_OFFSET);
+  }
+
+  /** The dtype, or {@code null} for an unknown code. */
+  public static WireDtype dtype(DirectBuffer buffer, int offset) {
+    return WireDtype.fromCode(buffer.getByte(offset + DTYPE_OFFSET));
+  }
+
+  public static long jobKey(DirectBuffer buffer, int offset) {
+    return buffer.getLong(offset + JOB_KEY_OFFSET, LITTLE_ENDIAN);
+  }
+
+  public static long step(DirectBuffer buffer, int offset) {
+    return buffer.getLong(offset + STEP_OFFSET, LITTLE_ENDIAN);
+  }
+
+  public static long senderKey(DirectBuffer buffer, int offset) {
+    return buffer.getLong(offset + SENDER_KEY_OFFSET, LITTLE_ENDIAN);
+  }
+
+  public static int round(DirectBuffer buffer, int offset) {
+    return buffer.getInt(offset + ROUND_OFFSET, LITTLE_ENDIAN);
+  }
+
+  public static int sequence(DirectBuffer buffer, int offset) {
+    return buffer.getInt(offset + SEQUENCE_OFFSET, LITTLE_ENDIAN);
+  }
+
+  public static long totalLength(DirectBuffer buffer, int offset) {
+    return buffer.getLong(offset + TOTAL_LENGTH_OFFSET, LITTLE_ENDIAN);
+  }
+
+  public static int chunkOffset(DirectBuffer buffer, int offset) {
+    return buffer.getInt(offset + CHUNK_OFFSET_OFFSET, LITTLE_ENDIAN);
+  }
+
+  public static int chunkLength(DirectBuffer buffer, int offset) {
+    return buffer.getInt(offset + CHUNK_LENGTH_OFFSET, LITTLE_ENDIAN);
+  }
+
+  public static long tokenCount(DirectBuffer buffer, int offset) {
+    return buffer.getLong(offset + TOKEN_COUNT_OFFSET, LITTLE_ENDIAN);
+  }
+
+  public static double lossSum(DirectBuffer buffer, int offset) {
+    return buffer.getDouble(offset + LOSS_SUM_OFFSET, LITTLE_ENDIAN);
+  }
+
+  public static int checksum(DirectBuffer buffer, int offset) {
+    return buffer.getInt(offset + CHECKSUM_OFFSET, LITTLE_ENDIAN);
+  }
+
+  /**
+   * Decodes the payload into {@code target[chunkOffset…]}, overwriting. {@code scratch} (for bf16
+   * unused) is not needed: fp32 is one bulk copy.
+   */
+  public static void decodeInto(DirectBuffer buffer, int offset, float[] target) {
+    WireDtype dtype = dtype(buffer, offset);
+    int at = chunkOffset(buffer, offset);
+    int count = chunkLength(buffer, offset);
+    int payload = offset + HEADER_LENGTH;
+    if (dtype == WireDtype.FP32 && NATIVE_LITTLE_ENDIAN) {
+      UnsafeApi.copyMemory(
+          buffer.byteArray(),
+          buffer.addressOffset() + payload,
+          target,
+          FLOAT_ARRAY_BASE + 4L * at,
+          4L * count);
+    } else if (dtype == WireDtype.FP32) {
+      for (int i = 0; i < count; i++) {
+        target[at + i] = buffer.getFloat(payload + 4 * i, LITTLE_ENDIAN);
+      }
+    } else {
+      for (int i = 0; i < count; i++) {
+        target[at + i] = fromBf16(buffer.getShort(payload + 2 * i, LITTLE_ENDIAN));
+      }
+    }
+  }
+
+  /**
+   * Adds the payload into {@code accumulator[chunkOffset…]} element by element (fp32 adds). {@code
+   * scratch} holds at least chunk length floats: the payload is bulk-copied there first so that the
+   * add is a plain array loop the JIT vectorizes.
+   */
+  public static void addInto(
+      DirectBuffer buffer, int offset, float[] accumulator, float[] scratch) {
+    WireDtype dtype = dtype(buffer, offset);
+    int at = chunkOffset(buffer, offset);
+    int count = chunkLength(buffer, offset);
+    int payload = offset + HEADER_LENGTH;
+    if (dtype == WireDtype.FP32 && NATIVE_LITTLE_ENDIAN) {
+      UnsafeApi.copyMemory(
+          buffer.byteArray(),
+          buffer.addressOffset() + payload,
+          scratch,
+          FLOAT_ARRAY_BASE,
+          4L * count);
+      addArrays(accumulator, at, scratch, count);
+    } else if (dtype == WireDtype.FP32) {
+      for (int i = 0; i < count; i++) {
+        accumulator[at + i] += buffer.getFloat(payload + 4 * i, LITTLE_ENDIAN);
+      }
+    } else {
+      for (int i = 0; i < count; i++) {
+        accumulator[at + i] += fromBf16(buffer.getShort(payload + 2 * i, LITTLE_ENDIAN));
+      }
+    }
+  }
+
+  private static void addArrays(float[] accumulator, int at, float[] addend, int count) {
+    for (int i = 0; i < count; i++) {
+      accumulator[at + i] += addend[i];
+    }
+  }
+
+  /** fp32 to bf16, rounding to nearest even; NaN stays NaN. */
+  public static short toBf16(float value) {
+    int bits = Float.floatToRawIntBits(value);
+    if ((bits & 0x7fffffff) > 0x7f800000) {
+      return (short) ((bits >>> 16) | 0x0040);
+    }
+    return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
+  }
+
+  public static float fromBf16(short bf16) {
+    return Float.intBitsToFloat((bf16 & 0xffff) << 16);
+  }
+}

@@ -1,0 +1,162 @@
+package dev.lorafleet.common.transport;
+
+import static dev.lorafleet.common.transport.TestVectors.assertBitwiseEqual;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lorafleet.common.transport.GradientReducer.Verdict;
+import dev.lorafleet.common.wire.VectorFrame;
+import dev.lorafleet.common.wire.WireDtype;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+class GradientReducerTest {
+  private static final int LENGTH = 12_347; // odd, not a multiple of any chunk size below
+  private static final List<String> WORKERS = List.of("w3", "w0", "w4", "w1", "w2");
+  private static final List<WireDtype> DTYPES =
+      List.of(WireDtype.FP32, WireDtype.BF16, WireDtype.FP32, WireDtype.BF16, WireDtype.FP32);
+  private static final int[] CHUNK_ELEMENTS = {256, 1000, 37 * 8, 4096, 8};
+
+  /** Each worker's frames, in the order its publication would deliver them. */
+  private static List<List<UnsafeBuffer>> workerFrames(List<float[]> vectors) {
+    List<List<UnsafeBuffer>> frames = new ArrayList<>();
+    for (int w = 0; w < WORKERS.size(); w++) {
+      frames.add(
+          TestVectors.frames(
+              VectorFrame.KIND_GRADIENT,
+              DTYPES.get(w),
+              "job",
+              5,
+              WORKERS.get(w),
+              0,
+              vectors.get(w),
+              CHUNK_ELEMENTS[w],
+              10L * (w + 1),
+              0.25 * w));
+    }
+    return frames;
+  }
+
+  /**
+   * Delivers the frames as Aeron would: each worker's in order, workers interleaved at random; a
+   * held frame stays at the head of its worker's queue and is offered again later.
+   */
+  private static GradientReducer deliver(List<List<UnsafeBuffer>> frames, long seed) {
+    GradientReducer reducer =
+        new GradientReducer("job", 5, 0, WORKERS, LENGTH, new TransportCounters());
+    List<ArrayDeque<UnsafeBuffer>> queues = new ArrayList<>();
+    frames.forEach(list -> queues.add(new ArrayDeque<>(list)));
+    Random random = new Random(seed);
+    int guard = 0;
+    while (queues.stream().anyMatch(q -> !q.isEmpty())) {
+      int w = random.nextInt(queues.size());
+      UnsafeBuffer head = queues.get(w).peek();
+      if (head == null) {
+        continue;
+      }
+      Verdict verdict = reducer.onFrame(head, 0, head.capacity(), w);
+      assertThat(verdict).isNotEqualTo(Verdict.DROPPED);
+      if (verdict == Verdict.ADDED) {
+        queues.get(w).poll();
+      }
+      assertThat(++guard).as("delivery makes progress").isLessThan(10_000_000);
+    }
+    return reducer;
+  }
+
+  private static List<float[]> vectors(long seed) {
+    Random random = new Random(seed);
+    List<float[]> vectors = new ArrayList<>();
+    for (int w = 0; w < WORKERS.size(); w++) {
+      vectors.add(TestVectors.gaussian(random, LENGTH, (float) Math.pow(10, w - 2)));
+    }
+    return vectors;
+  }
+
+  @Test
+  void sumEqualsReferenceSumInWorkerIdOrder() {
+    List<float[]> vectors = vectors(1);
+    GradientReducer reducer = deliver(workerFrames(vectors), 7);
+
+    assertThat(reducer.isComplete()).isTrue();
+    ReducedGradient result = reducer.result();
+    assertThat(result.workers()).containsExactly("w0", "w1", "w2", "w3", "w4");
+    List<float[]> sorted = new ArrayList<>();
+    List<WireDtype> sortedDtypes = new ArrayList<>();
+    for (String id : result.workers()) {
+      sorted.add(vectors.get(WORKERS.indexOf(id)));
+      sortedDtypes.add(DTYPES.get(WORKERS.indexOf(id)));
+    }
+    assertBitwiseEqual(result.sum(), TestVectors.referenceSum(sorted, sortedDtypes, LENGTH));
+    assertThat(result.tokenCount()).isEqualTo(10 + 20 + 30 + 40 + 50);
+    assertThat(result.lossSum()).isEqualTo(2.5);
+  }
+
+  @Test
+  void shuffledArrivalGivesBitwiseIdenticalResult() {
+    List<List<UnsafeBuffer>> frames = workerFrames(vectors(2));
+    float[] first = deliver(frames, 100).result().sum();
+    for (long seed = 101; seed < 110; seed++) {
+      assertBitwiseEqual(deliver(frames, seed).result().sum(), first);
+    }
+  }
+
+  @Test
+  void orderOfAdditionMattersSoTheFixedOrderIsWhatMakesItDeterministic() {
+    // guards the test above against vacuity: a different order of adds gives other bits
+    List<float[]> vectors = vectors(3);
+    float[] forward = TestVectors.referenceSum(vectors, DTYPES, LENGTH);
+    List<float[]> reversed = new ArrayList<>(vectors);
+    List<WireDtype> reversedDtypes = new ArrayList<>(DTYPES);
+    java.util.Collections.reverse(reversed);
+    java.util.Collections.reverse(reversedDtypes);
+    float[] backward = TestVectors.referenceSum(reversed, reversedDtypes, LENGTH);
+    assertThat(java.util.Arrays.equals(forward, backward)).isFalse();
+  }
+
+  @Test
+  void holdsChunksOfHigherRanksUntilLowerRanksCaughtUp() {
+    List<List<UnsafeBuffer>> frames = workerFrames(vectors(4));
+    GradientReducer reducer =
+        new GradientReducer("job", 5, 0, WORKERS, LENGTH, new TransportCounters());
+    UnsafeBuffer w1First = frames.get(WORKERS.indexOf("w1")).get(0);
+    assertThat(reducer.onFrame(w1First, 0, w1First.capacity(), 1)).isEqualTo(Verdict.HOLD);
+    assertThat(reducer.silent()).doesNotContain("w1").contains("w0");
+  }
+
+  @Test
+  void dropsDuplicatesAndCountsThem() {
+    TransportCounters counters = new TransportCounters();
+    List<float[]> vectors = vectors(5);
+    List<List<UnsafeBuffer>> frames = workerFrames(vectors);
+    GradientReducer reducer = new GradientReducer("job", 5, 0, WORKERS, LENGTH, counters);
+    List<UnsafeBuffer> w0 = frames.get(WORKERS.indexOf("w0"));
+    assertThat(reducer.onFrame(w0.get(0), 0, w0.get(0).capacity(), 1)).isEqualTo(Verdict.ADDED);
+    assertThat(reducer.onFrame(w0.get(0), 0, w0.get(0).capacity(), 1)).isEqualTo(Verdict.DROPPED);
+    assertThat(counters.snapshot().droppedDuplicate()).isEqualTo(1);
+  }
+
+  @Test
+  void dropsChunkThatSkipsAheadOnTheSameImage() {
+    TransportCounters counters = new TransportCounters();
+    List<List<UnsafeBuffer>> frames = workerFrames(vectors(6));
+    GradientReducer reducer = new GradientReducer("job", 5, 0, WORKERS, LENGTH, counters);
+    List<UnsafeBuffer> w0 = frames.get(WORKERS.indexOf("w0"));
+    reducer.onFrame(w0.get(0), 0, w0.get(0).capacity(), 9);
+    // chunk 1 lost: chunk 2 on the same image can never be added in order
+    assertThat(reducer.onFrame(w0.get(2), 0, w0.get(2).capacity(), 9)).isEqualTo(Verdict.DROPPED);
+    // on another image (a replacement publication) it waits for the old image's tail
+    assertThat(reducer.onFrame(w0.get(2), 0, w0.get(2).capacity(), 10)).isEqualTo(Verdict.HOLD);
+    assertThat(counters.snapshot().droppedMalformed()).isEqualTo(1);
+  }
+
+  @Test
+  void rejectsGatherWithoutWorkers() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> new GradientReducer("job", 1, 0, List.of(), 10, new TransportCounters()))
+        .hasMessageContaining("names no workers");
+  }
+}
