@@ -124,6 +124,7 @@ public final class AdapterMerger {
           out.resolveSibling("." + out.getFileName() + ".merging-" + ProcessHandle.current().pid());
       deleteRecursively(temp);
       try {
+        Files.createDirectories(out.getParent());
         Files.createDirectories(temp);
         Map<String, String> weightMap = new LinkedHashMap<>();
         List<String> shardNames = new ArrayList<>();
@@ -187,12 +188,9 @@ public final class AdapterMerger {
       if (out.getParent() == null) {
         throw new MergeException("--out " + outDir + " cannot be the file system root");
       }
-      Files.createDirectories(out.getParent());
-      // compare real paths so that a symbolic link cannot smuggle the output into an input
-      Path realOut = out.getParent().toRealPath().resolve(out.getFileName());
-      if (Files.exists(realOut)) {
-        realOut = realOut.toRealPath();
-      }
+      // compare real paths so that a symbolic link cannot smuggle the output into an input;
+      // nothing is created until every check has passed
+      Path realOut = realPath(out);
       for (Path input : List.of(modelDir, adapterDir)) {
         Path realInput = input.toRealPath();
         if (realOut.startsWith(realInput)) {
@@ -221,6 +219,18 @@ public final class AdapterMerger {
     } catch (IOException e) {
       throw new MergeException("cannot check --out " + outDir + ": " + e.getMessage(), e);
     }
+  }
+
+  /** The real path of {@code path}, resolved through its deepest existing ancestor. */
+  private static Path realPath(Path path) throws IOException {
+    Path existing = path;
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    if (existing == null) {
+      return path;
+    }
+    return existing.toRealPath().resolve(existing.relativize(path));
   }
 
   private static DType defaultDtype(ModelConfig model) {

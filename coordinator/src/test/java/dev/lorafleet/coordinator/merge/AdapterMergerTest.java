@@ -320,6 +320,7 @@ class AdapterMergerTest {
           .isInstanceOf(MergeException.class)
           .hasMessageContaining("inside the input");
     }
+    assertThat(adapterDir.resolve("x")).doesNotExist();
     Path link = dir.resolve("link-to-base");
     Files.createSymbolicLink(link, modelDir);
     assertThatThrownBy(
