@@ -9,6 +9,7 @@ import dev.lorafleet.common.protocol.JobPrepareFailed;
 import dev.lorafleet.common.protocol.JobPrepared;
 import dev.lorafleet.common.protocol.StepFailed;
 import dev.lorafleet.common.protocol.WorkerInfo;
+import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.worker.cluster.ClusterProtocol;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
 import dev.lorafleet.worker.cluster.WorkerNode;
@@ -65,6 +66,7 @@ public final class WorkerRegistry extends AbstractBehavior<CoordinatorInbound> {
   private final DatasetStore datasets;
   private final Executor blocking;
   private final CoordinatorHello hello;
+  private final CoordinatorMetrics metrics;
   private final Map<String, WorkerHandle> workers = new LinkedHashMap<>();
   private final Map<ActorRef<WorkerNode.Command>, String> idsByRef = new HashMap<>();
   private final Set<ActorRef<Workers>> subscribers = new HashSet<>();
@@ -73,15 +75,27 @@ public final class WorkerRegistry extends AbstractBehavior<CoordinatorInbound> {
 
   public static Behavior<CoordinatorInbound> create(
       DatasetStore datasets, Executor blocking, CoordinatorHello hello) {
-    return Behaviors.setup(context -> new WorkerRegistry(context, datasets, blocking, hello));
+    return create(datasets, blocking, hello, CoordinatorMetrics.create());
+  }
+
+  /** A registry that reports the live workers and their devices to {@code metrics}. */
+  public static Behavior<CoordinatorInbound> create(
+      DatasetStore datasets,
+      Executor blocking,
+      CoordinatorHello hello,
+      CoordinatorMetrics metrics) {
+    return Behaviors.setup(
+        context -> new WorkerRegistry(context, datasets, blocking, hello, metrics));
   }
 
   private WorkerRegistry(
       ActorContext<CoordinatorInbound> context,
       DatasetStore datasets,
       Executor blocking,
-      CoordinatorHello hello) {
+      CoordinatorHello hello,
+      CoordinatorMetrics metrics) {
     super(context);
+    this.metrics = metrics;
     this.datasets = datasets;
     this.blocking = blocking;
     this.hello = hello;
@@ -206,6 +220,8 @@ public final class WorkerRegistry extends AbstractBehavior<CoordinatorInbound> {
 
   private void publish() {
     epoch++;
+    metrics.onWorkersChanged(
+        workers.size(), workers.values().stream().mapToInt(w -> w.info().deviceCount()).sum());
     Workers snapshot = snapshot();
     subscribers.forEach(s -> s.tell(snapshot));
   }

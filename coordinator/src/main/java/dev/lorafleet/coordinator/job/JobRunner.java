@@ -451,8 +451,9 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       return;
     }
     evalCounts = first.evalExampleCounts();
-    jobMetrics =
-        metrics.job(jobId, settings.currency(), totalSteps, settings.checkpointEverySteps());
+    jobMetrics = metrics.job(jobId, settings.currency(), settings.checkpointEverySteps());
+    jobMetrics.onPlanned(totalSteps);
+    jobMetrics.onWorkersHeld(held.keySet());
     setState(JobState.RUNNING);
     getContext()
         .getLog()
@@ -658,8 +659,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
                 new StepMetrics.PhaseSeconds(
                     (gatheredNanos - stepStartNanos) / 1e9,
                     0.0,
-                    (appliedNanos - gatheredNanos) / 1e9,
-                    (broadcastNanos - appliedNanos) / 1e9)));
+                    (appliedNanos - gatheredNanos) / 1e9)));
+        jobMetrics.onBroadcast(Duration.ofNanos(broadcastNanos - appliedNanos));
         jobMetrics.onCost(now.cost(), now.projectedCost());
       } else {
         jobMetrics.onSkippedStep(SkipReason.NON_FINITE_GRADIENT);

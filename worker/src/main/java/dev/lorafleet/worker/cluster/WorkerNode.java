@@ -15,7 +15,11 @@ import dev.lorafleet.common.protocol.StepAssignment;
 import dev.lorafleet.common.protocol.StepFailed;
 import dev.lorafleet.common.protocol.StopJob;
 import dev.lorafleet.common.protocol.WorkerInfo;
+import dev.lorafleet.worker.metrics.DeviceMemoryProbe.DeviceMemory;
+import dev.lorafleet.worker.metrics.WorkerMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -82,6 +86,8 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
   private final DatasetCache cache;
   private final ExecutorService computeThread;
   private final WorkerInfo info;
+  private final WorkerMetrics metrics;
+  private WorkerMetrics.Job meteredJob;
 
   private ActorRef<CoordinatorInbound> coordinator;
   private WorkerExchange exchange;
@@ -94,16 +100,32 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
       WorkerSettings settings,
       JobComputeFactory computeFactory,
       WorkerExchange.Factory exchangeFactory) {
+    return create(
+        settings,
+        computeFactory,
+        exchangeFactory,
+        new WorkerMetrics(
+            new PrometheusRegistry(), settings.workerId(), java.util.List::<DeviceMemory>of));
+  }
+
+  /** A worker node that reports its job open time and each share's compute to {@code metrics}. */
+  public static Behavior<Command> create(
+      WorkerSettings settings,
+      JobComputeFactory computeFactory,
+      WorkerExchange.Factory exchangeFactory,
+      WorkerMetrics metrics) {
     return Behaviors.setup(
-        context -> new WorkerNode(context, settings, computeFactory, exchangeFactory));
+        context -> new WorkerNode(context, settings, computeFactory, exchangeFactory, metrics));
   }
 
   private WorkerNode(
       ActorContext<Command> context,
       WorkerSettings settings,
       JobComputeFactory computeFactory,
-      WorkerExchange.Factory exchangeFactory) {
+      WorkerExchange.Factory exchangeFactory,
+      WorkerMetrics metrics) {
     super(context);
+    this.metrics = metrics;
     this.settings = settings;
     this.computeFactory = computeFactory;
     this.exchangeFactory = exchangeFactory;
@@ -329,8 +351,12 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
             CompletableFuture.supplyAsync(
                 () -> {
                   try {
-                    return computeFactory.open(
-                        assignment.specYaml(), train, eval, settings.deviceCount());
+                    long started = System.nanoTime();
+                    JobCompute opened =
+                        computeFactory.open(
+                            assignment.specYaml(), train, eval, settings.deviceCount());
+                    metrics.onModelLoaded(Duration.ofNanos(System.nanoTime() - started));
+                    return opened;
                   } catch (RuntimeException e) {
                     throw e;
                   } catch (Exception e) {
@@ -354,6 +380,10 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
     }
     compute = opened.compute();
     preparing = null;
+    if (meteredJob != null && !meteredJob.id().equals(opened.jobId())) {
+      metrics.forgetJob(meteredJob.id()); // one job's series at a time on a long-lived worker
+    }
+    meteredJob = metrics.forJob(opened.jobId());
     getContext()
         .getLog()
         .info("Worker {} is ready for job {}.", settings.workerId(), opened.jobId());
@@ -399,6 +429,7 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
   private void onStepAssignment(StepAssignment step) {
     JobCompute c = computeFor(step.jobId());
     WorkerExchange x = exchange;
+    WorkerMetrics.Job metered = meteredJob;
     if (c == null || x == null) {
       tellCoordinator(
           new StepFailed(
@@ -413,7 +444,9 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
         () -> {
           float[] params =
               x.awaitParameters(step.jobId(), step.step(), settings.parameterTimeout());
+          long started = System.nanoTime();
           JobCompute.Gradients g = c.gradients(params, step.exampleIndices(), step.stepSeed());
+          metered.onShareComputed(Duration.ofNanos(System.nanoTime() - started), g.tokens());
           x.sendGradient(step.jobId(), step.step(), step.round(), g.sum(), g.tokens(), g.lossSum());
           return null;
         },

@@ -1,5 +1,6 @@
 package dev.lorafleet.worker.cluster;
 
+import dev.lorafleet.worker.metrics.WorkerMetrics;
 import org.apache.pekko.actor.typed.ActorSystem;
 
 /** Starts a worker node: an actor system that joins the coordinator's cluster, and its actor. */
@@ -20,6 +21,21 @@ public final class WorkerRuntime {
       WorkerExchange.Factory exchangeFactory) {
     return ActorSystem.create(
         WorkerNode.create(settings, computeFactory, exchangeFactory),
+        ClusterConfig.SYSTEM_NAME,
+        ClusterConfig.worker(host, 0, seedHost, seedPort));
+  }
+
+  /** The same, reporting the node's job open time and share compute to {@code metrics}. */
+  public static ActorSystem<WorkerNode.Command> start(
+      String host,
+      String seedHost,
+      int seedPort,
+      WorkerSettings settings,
+      JobComputeFactory computeFactory,
+      WorkerExchange.Factory exchangeFactory,
+      WorkerMetrics metrics) {
+    return ActorSystem.create(
+        WorkerNode.create(settings, computeFactory, exchangeFactory, metrics),
         ClusterConfig.SYSTEM_NAME,
         ClusterConfig.worker(host, 0, seedHost, seedPort));
   }

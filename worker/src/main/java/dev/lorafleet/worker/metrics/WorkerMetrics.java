@@ -152,6 +152,7 @@ public final class WorkerMetrics {
   /** The series of one job, with its label values resolved once for the training loop. */
   public Job forJob(String jobId) {
     return new Job(
+        jobId,
         stepCompute.labelValues(jobId),
         tokensPerSecond.labelValues(jobId),
         tokens.labelValues(jobId));
@@ -166,17 +167,25 @@ public final class WorkerMetrics {
 
   /** A job's series on this worker; safe to call from the training thread. */
   public static final class Job {
+    private final String id;
     private final DistributionDataPoint stepCompute;
     private final GaugeDataPoint tokensPerSecond;
     private final CounterDataPoint tokens;
 
     private Job(
+        String id,
         DistributionDataPoint stepCompute,
         GaugeDataPoint tokensPerSecond,
         CounterDataPoint tokens) {
+      this.id = id;
       this.stepCompute = stepCompute;
       this.tokensPerSecond = tokensPerSecond;
       this.tokens = tokens;
+    }
+
+    /** The job id this handle labels its series with. */
+    public String id() {
+      return id;
     }
 
     /** Records one computed share: its wall time on this worker and the tokens it held. */
