@@ -14,6 +14,9 @@ import java.util.concurrent.TimeUnit;
  * each joining the coordinator on loopback. Their output goes to {@code <logDir>/worker-N.log}.
  */
 public final class LocalWorkers implements AutoCloseable {
+  private static final String AGRONA_EXPORT =
+      "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED";
+
   private final List<Process> processes = new ArrayList<>();
   private final List<Path> logs = new ArrayList<>();
 
@@ -35,9 +38,13 @@ public final class LocalWorkers implements AutoCloseable {
     LocalWorkers workers = new LocalWorkers();
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> jvmFlags = new ArrayList<>();
+    // Agrona (Aeron) needs this export; under `java -jar` it comes from the jar's manifest and
+    // is not among the input arguments, so it is always passed on explicitly
+    jvmFlags.add(AGRONA_EXPORT);
     for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
       // keep the module opens the data plane needs; drop debug agents and the like
-      if (arg.startsWith("--add-") || arg.startsWith("-Dlorafleet.")) {
+      if ((arg.startsWith("--add-") || arg.startsWith("-Dlorafleet."))
+          && !arg.equals(AGRONA_EXPORT)) {
         jvmFlags.add(arg);
       }
     }
