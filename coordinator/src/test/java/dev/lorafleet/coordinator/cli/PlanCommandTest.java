@@ -258,6 +258,29 @@ class PlanCommandTest {
   }
 
   @Test
+  void saysWhyTokensAreUnavailableWhenADatasetLineIsBad() throws IOException {
+    Path data = dir.resolve("broken.jsonl");
+    Files.writeString(
+        data,
+        Files.readAllLines(EXAMPLES.resolve("data/tiny-train.jsonl")).get(0)
+            + "\n{\"instruction\": 42}\n");
+    Path spec = dir.resolve("broken.yaml");
+    Files.writeString(
+        spec,
+        """
+        name: broken
+        model: %s
+        datasets: [{path: %s}]
+        training: {globalBatchSize: 4, microBatchSize: 1, maxSeqLen: 64}
+        """
+            .formatted(EXAMPLES.resolve("models/tiny-llama"), data));
+    Run run = run("plan", spec.toString(), "--json");
+    assertThat(run.code()).as(run.err()).isZero();
+    assertThat(run.json().get("tokensPerEpoch").isNull()).isTrue();
+    assertThat(run.json().get("unavailable").get(0).asText()).contains("broken.jsonl");
+  }
+
+  @Test
   void refusesAnUnknownArchitectureNamingTheFile() throws IOException {
     Path model = dir.resolve("gpt2");
     Files.createDirectories(model);
