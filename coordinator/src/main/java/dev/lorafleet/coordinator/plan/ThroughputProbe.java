@@ -47,9 +47,10 @@ public final class ThroughputProbe {
     public String describe() {
       return String.format(
           Locale.ROOT,
-          "measured on this machine: %d steps of %d samples (micro-batch %d, %,d tokens) on one"
-              + " %s in %.2f s",
+          "measured on this machine: %d step%s of %d samples (micro-batch %d, %,d tokens) on"
+              + " one %s in %.2f s",
           steps,
+          steps == 1 ? "" : "s",
           samplesPerStep,
           microBatchSize,
           tokens,

@@ -238,9 +238,9 @@ class PlanCommandTest {
             .replace("model: models/tiny-llama", "model: " + model)
             .replace("data/", EXAMPLES + "/data/"));
 
-    Run run = run("plan", spec.toString(), "--json", "--probe", "--probe-steps", "2");
+    Run run = run("plan", spec.toString(), "--json", "--probe", "--probe-steps", "1");
     assertThat(run.code()).as(run.err()).isZero();
-    assertThat(run.err()).contains("probe: warm-up step 0").contains("probe: timed step 2");
+    assertThat(run.err()).contains("probe: warm-up step 0").contains("probe: timed step 1");
     JsonNode plan = run.json();
     double perGpu = plan.get("tokensPerSecondPerGpu").asDouble();
     assertThat(perGpu).isPositive();
@@ -249,12 +249,35 @@ class PlanCommandTest {
         .isCloseTo(plan.get("tokensPerEpoch").asLong() / (2 * perGpu), within(1e-6));
     assertThat(plan.get("totalCost").asDouble()).isPositive();
     assertThat(plan.get("assumptions").toString())
-        .contains("measured on this machine: 2 steps of 8 samples (micro-batch 4");
+        .contains("measured on this machine: 1 step of 8 samples (micro-batch 4");
 
     Run noWeights = run("plan", EXAMPLES.resolve("tiny-cpu.yaml").toString(), "--probe");
     assertThat(noWeights.code()).isEqualTo(1);
     assertThat(noWeights.err())
         .contains("--probe trains a few real steps and needs the model's weights");
+  }
+
+  @Test
+  void saysWhyTokensAreUnavailableWhenADatasetLineIsBad() throws IOException {
+    Path data = dir.resolve("broken.jsonl");
+    Files.writeString(
+        data,
+        Files.readAllLines(EXAMPLES.resolve("data/tiny-train.jsonl")).get(0)
+            + "\n{\"instruction\": 42}\n");
+    Path spec = dir.resolve("broken.yaml");
+    Files.writeString(
+        spec,
+        """
+        name: broken
+        model: %s
+        datasets: [{path: %s}]
+        training: {globalBatchSize: 4, microBatchSize: 1, maxSeqLen: 64}
+        """
+            .formatted(EXAMPLES.resolve("models/tiny-llama"), data));
+    Run run = run("plan", spec.toString(), "--json");
+    assertThat(run.code()).as(run.err()).isZero();
+    assertThat(run.json().get("tokensPerEpoch").isNull()).isTrue();
+    assertThat(run.json().get("unavailable").get(0).asText()).contains("broken.jsonl");
   }
 
   @Test
