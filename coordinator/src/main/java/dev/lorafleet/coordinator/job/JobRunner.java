@@ -336,6 +336,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     for (String id : gone) {
       held.remove(id);
       cost.release(id, clock.instant());
+      metrics.onWorkerLost();
       event("worker_left", Map.of("worker", id, "step", globalStep));
       getContext()
           .getLog()
@@ -345,6 +346,9 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
               jobId,
               globalStep,
               held.size());
+    }
+    if (jobMetrics != null && !gone.isEmpty()) {
+      jobMetrics.onWorkersHeld(held.keySet());
     }
     if (held.isEmpty() && !gone.isEmpty()) {
       return fail("every worker of the job left during step " + globalStep);
@@ -377,7 +381,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         .info(
             "Job {} takes {} worker(s): {}.", jobId, held.size(), String.join(", ", held.keySet()));
     event("workers_held", Map.of("workers", List.copyOf(held.keySet())));
-    JobAssignment assignment = new JobAssignment(jobId, specYaml(), trainRefs, evalRefs);
+    JobAssignment assignment =
+        new JobAssignment(jobId, specYaml(), settings.model().toString(), trainRefs, evalRefs);
     held.values().forEach(w -> w.tell(assignment));
   }
 
@@ -567,6 +572,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       for (String id : drop) {
         if (held.remove(id) != null) {
           cost.release(id, clock.instant());
+          metrics.onWorkerLost();
           event("worker_dropped", Map.of("worker", id, "step", globalStep));
           getContext()
               .getLog()
@@ -579,6 +585,9 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
                   globalStep,
                   held.size());
         }
+      }
+      if (jobMetrics != null) {
+        jobMetrics.onWorkersHeld(held.keySet());
       }
       if (held.isEmpty()) {
         return fail("no worker delivered step " + globalStep + " within " + timing.stepDeadline());
@@ -908,6 +917,9 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     timers.cancel(EvalTimedOut.INSTANCE);
     Instant now = clock.instant();
     cost.releaseAll(now);
+    if (jobMetrics != null) {
+      jobMetrics.onWorkersHeld(List.of());
+    }
     for (WorkerHandle w : held.values()) {
       w.tell(new StopJob(jobId, terminal.name().toLowerCase(java.util.Locale.ROOT)));
     }
@@ -950,6 +962,10 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     setState(finalized.state());
     JobStatus status = status();
+    if (jobMetrics != null) {
+      // the final figure: workers held until the end (eval, last checkpoint) cost money too
+      jobMetrics.onCost(status.cost(), status.projectedCost());
+    }
     Map<String, Object> fields = new LinkedHashMap<>();
     fields.put("state", finalized.state().name());
     fields.put("totalCost", status.cost());
@@ -1032,6 +1048,12 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
 
   private Behavior<Command> onPostStop() {
     io.shutdown();
+    try {
+      // let a checkpoint or event line being written finish before the system goes
+      io.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     return this;
   }
 
