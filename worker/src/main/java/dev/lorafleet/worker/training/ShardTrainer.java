@@ -100,10 +100,21 @@ public final class ShardTrainer implements AutoCloseable {
         devices.add(Device.gpu(i));
       }
     }
+    return openOn(modelDir, lora, options, devices);
+  }
+
+  /**
+   * Like {@link #open} on the given devices; tests use it to run several replicas on the CPU, which
+   * exercises the split across devices without GPUs.
+   */
+  static ShardTrainer openOn(
+      Path modelDir, LoraConfig lora, TrainerOptions options, List<Device> devices) {
+    ModelConfig config = ModelConfig.load(modelDir);
+    boolean gpu = devices.get(0).isGpu();
     Precision precision =
         options.precision() != null
             ? options.precision()
-            : gpus == 0 ? Precision.FLOAT32 : Precision.BF16;
+            : gpu ? Precision.BF16 : Precision.FLOAT32;
     List<DecoderModel> replicas = new ArrayList<>();
     try (SafetensorsCheckpoint weights = SafetensorsCheckpoint.open(modelDir)) {
       for (Device d : devices) {
@@ -115,7 +126,7 @@ public final class ShardTrainer implements AutoCloseable {
       replicas.forEach(DecoderModel::close);
       throw e;
     }
-    return new ShardTrainer(config, lora, options, precision, replicas, gpus == 0 ? "cpu" : "gpu");
+    return new ShardTrainer(config, lora, options, precision, replicas, gpu ? "gpu" : "cpu");
   }
 
   public AdapterLayout layout() {

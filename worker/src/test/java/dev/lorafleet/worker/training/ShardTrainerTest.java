@@ -132,6 +132,47 @@ class ShardTrainerTest {
   }
 
   @Test
+  void twoReplicasSplitTheExamplesAndAddUpToOne() {
+    LoraConfig lora = LoraConfig.of(4, 8, 0.1, "q_proj", "o_proj", "up_proj");
+    Path model = tinyModel();
+    TrainerOptions options = TrainerOptions.defaults().withMicroBatchSize(2);
+    List<TokenizedExample> all = examples(7, 48, 8);
+    StepResult one;
+    float[] adapter;
+    EvalResult oneEval;
+    try (ShardTrainer trainer = ShardTrainer.open(model, lora, options)) {
+      adapter = trainer.initialAdapter(2);
+      for (int i = 0; i < adapter.length; i++) {
+        adapter[i] += 0.01f * (i % 11 - 5);
+      }
+      one = trainer.computeGradients(adapter, all, 3);
+      oneEval = trainer.evaluate(adapter, all);
+    }
+    try (ShardTrainer two =
+        ShardTrainer.openOn(
+            model, lora, options, List.of(ai.djl.Device.cpu(), ai.djl.Device.cpu()))) {
+      assertThat(two.deviceCount()).isEqualTo(2);
+      StepResult split = two.computeGradients(adapter, all, 3);
+      assertThat(split.tokenCount()).isEqualTo(one.tokenCount());
+      assertThat(split.examples()).isEqualTo(7);
+      for (int i = 0; i < adapter.length; i++) {
+        assertThat(split.gradientSum()[i])
+            .isCloseTo(
+                one.gradientSum()[i],
+                org.assertj.core.data.Offset.offset(
+                    1e-4f + 1e-4f * Math.abs(one.gradientSum()[i])));
+      }
+      EvalResult splitEval = two.evaluate(adapter, all);
+      assertThat(splitEval.indices()).containsExactly(oneEval.indices());
+      for (int i = 0; i < all.size(); i++) {
+        assertThat(splitEval.tokenCounts()[i]).isEqualTo(oneEval.tokenCounts()[i]);
+        assertThat(splitEval.lossSums()[i])
+            .isCloseTo(oneEval.lossSums()[i], org.assertj.core.data.Offset.offset(1e-4));
+      }
+    }
+  }
+
+  @Test
   void learnsASmallTaskWithLoraAlone() {
     LoraConfig lora =
         LoraConfig.of(8, 16, 0.0, "q_proj", "v_proj", "o_proj", "up_proj", "down_proj");
@@ -164,7 +205,7 @@ class ShardTrainerTest {
       for (int step = 1; step <= 120; step++) {
         StepResult s = trainer.computeGradients(p, data, step);
         for (int i = 0; i < p.length; i++) {
-          float g = (float) (s.gradientSum()[i] / s.tokenCount());
+          float g = s.gradientSum()[i] / s.tokenCount();
           m[i] = 0.9f * m[i] + 0.1f * g;
           v[i] = 0.999f * v[i] + 0.001f * g * g;
           double mHat = m[i] / (1 - Math.pow(0.9, step));
