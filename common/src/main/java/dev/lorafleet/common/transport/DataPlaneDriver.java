@@ -73,7 +73,7 @@ public final class DataPlaneDriver implements AutoCloseable {
       context
           .socketSndbufLength(config.socketBufferBytes())
           .socketRcvbufLength(config.socketBufferBytes())
-          .initialWindowLength(Math.min(config.socketBufferBytes(), config.termLength() / 2));
+          .initialWindowLength(receiverWindow(config, role.equals("coordinator") ? 4 : 1));
     }
     config.driverCustomizer().accept(context);
     MediaDriver driver;
@@ -93,6 +93,21 @@ public final class DataPlaneDriver implements AutoCloseable {
       throw new DataPlaneException(
           "cannot connect to the Aeron media driver in " + directory + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The receiver window per image (how much one sender may have in flight). Every sender to the
+   * coordinator shares its one UDP socket, so the windows of all of them must fit in the socket's
+   * receive buffer or datagrams are dropped, NAKed and resent (slow): the coordinator splits its
+   * buffer four ways, so four senders run flat out without loss (more senders are throttled by
+   * Aeron's flow control, not by loss; give the coordinator a bigger buffer for more workers). A
+   * worker receives one stream (the parameters) and gives it the whole buffer.
+   */
+  static int receiverWindow(DataPlaneConfig config, int sendersPerSocket) {
+    // half the buffer: the kernel charges a datagram's bookkeeping against the buffer too
+    int window =
+        Math.min(config.socketBufferBytes() / (2 * sendersPerSocket), config.termLength() / 2);
+    return Math.max(window, 2 * config.mtu());
   }
 
   /** Connects a client to the media driver another process runs in {@code directory} (IPC). */
