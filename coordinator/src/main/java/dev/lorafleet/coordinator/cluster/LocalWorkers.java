@@ -49,12 +49,16 @@ public final class LocalWorkers implements AutoCloseable {
       }
     }
     String heap = System.getenv().getOrDefault("LORAFLEET_WORKER_HEAP", "1g");
+    // the workers share this machine's cores: more torch threads than that only thrash
+    int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / count);
     try {
       for (int i = 0; i < count; i++) {
         List<String> command = new ArrayList<>();
         command.add(java);
         command.add("-Xmx" + heap);
         command.add("-XX:+UseSerialGC");
+        command.add("-Dai.djl.pytorch.num_threads=" + threads);
+        command.add("-Dai.djl.pytorch.num_interop_threads=1");
         command.addAll(jvmFlags);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
@@ -70,11 +74,9 @@ public final class LocalWorkers implements AutoCloseable {
         command.add(cacheDir.resolve("worker-" + i).toString());
         command.addAll(extraArgs);
         Path log = logDir.resolve("worker-" + i + ".log");
-        Process process =
-            new ProcessBuilder(command)
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().putIfAbsent("OMP_NUM_THREADS", Integer.toString(threads));
+        Process process = builder.redirectErrorStream(true).redirectOutput(log.toFile()).start();
         workers.processes.add(process);
         workers.logs.add(log);
       }
