@@ -81,8 +81,9 @@ public final class TrainingPlanner {
     assumptions.add(batch.describe());
     if (tokens != null) {
       assumptions.add("tokens: " + tokens.source());
+      tokens.notes().forEach(note -> assumptions.add("tokens: " + note));
     }
-    if (throughput != null) {
+    if (throughput != null && tokens != null) {
       assumptions.add(
           String.format(
               Locale.ROOT,

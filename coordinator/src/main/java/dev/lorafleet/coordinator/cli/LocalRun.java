@@ -12,7 +12,6 @@ import dev.lorafleet.coordinator.api.SubmitResult;
 import dev.lorafleet.coordinator.cluster.CoordinatorNode;
 import dev.lorafleet.coordinator.cluster.DataPlaneExchange;
 import dev.lorafleet.coordinator.cluster.LocalWorkers;
-import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.worker.metrics.MetricsServer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -87,8 +86,6 @@ final class LocalRun {
     CoordinatorDataPlane plane =
         CoordinatorDataPlane.open(DataPlaneConfig.defaults().withPorts(0, 0));
     DataPlaneExchange exchange = new DataPlaneExchange(plane);
-    CoordinatorMetrics metrics = CoordinatorMetrics.create();
-    metrics.registerDataPlane(plane::counters, WireDtype.FP32); // workers send fp32 gradients
     CoordinatorNode.Settings defaults =
         CoordinatorNode.Settings.defaults("127.0.0.1", clusterPort, dataDir.toAbsolutePath());
     CoordinatorNode.Settings settings =
@@ -100,7 +97,9 @@ final class LocalRun {
             defaults.timing(),
             defaults.formats(),
             null,
-            metrics);
+            defaults.metrics());
+    // workers send fp32 gradients (DataPlaneWorkerExchange)
+    settings.metrics().registerDataPlane(plane::counters, WireDtype.FP32);
     int coordinatorPort = portOrFree(metricsPort);
     int[] workerPorts = new int[localWorkers];
     for (int i = 0; i < localWorkers; i++) {
@@ -111,7 +110,7 @@ final class LocalRun {
         localWorkers, dataDir.resolve("logs"));
     out.flush();
     try (MetricsServer metricsServer =
-            MetricsServer.start("127.0.0.1", coordinatorPort, metrics.registry());
+            MetricsServer.start("127.0.0.1", coordinatorPort, settings.metrics().registry());
         CoordinatorNode node = CoordinatorNode.start(settings, exchange, exchange);
         LocalWorkers workers =
             LocalWorkers.start(

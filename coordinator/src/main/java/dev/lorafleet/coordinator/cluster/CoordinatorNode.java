@@ -41,26 +41,6 @@ public final class CoordinatorNode implements AutoCloseable {
       IntFunction<CompletionStage<ScaleView>> scaler,
       CoordinatorMetrics metrics) {
 
-    /** Settings with metrics of their own, which nobody serves unless asked. */
-    public Settings(
-        String host,
-        int clusterPort,
-        Path dataDir,
-        Path specBaseDir,
-        JobRunner.Timing timing,
-        CheckpointFormatFactory formats,
-        IntFunction<CompletionStage<ScaleView>> scaler) {
-      this(
-          host,
-          clusterPort,
-          dataDir,
-          specBaseDir,
-          timing,
-          formats,
-          scaler,
-          CoordinatorMetrics.create());
-    }
-
     public static Settings defaults(String host, int clusterPort, Path dataDir) {
       return new Settings(
           host,
@@ -69,12 +49,8 @@ public final class CoordinatorNode implements AutoCloseable {
           Path.of("").toAbsolutePath(),
           JobRunner.Timing.defaults(),
           PeftCheckpointFormat.factory(),
-          null);
-    }
-
-    /** The same settings reporting to {@code value} (serve its registry on the metrics port). */
-    public Settings withMetrics(CoordinatorMetrics value) {
-      return new Settings(host, clusterPort, dataDir, specBaseDir, timing, formats, scaler, value);
+          null,
+          CoordinatorMetrics.create());
     }
   }
 

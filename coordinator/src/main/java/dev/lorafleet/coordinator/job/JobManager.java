@@ -74,30 +74,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       JobRunner.Timing timing,
       Executor blocking,
       Clock clock,
-      CoordinatorMetrics metrics) {
-
-    /** Services whose metrics nobody serves (tests). */
-    public Services(
-        java.nio.file.Path dataDir,
-        ActorRef<CoordinatorInbound> registry,
-        DatasetStore datasets,
-        GradientExchange exchange,
-        CheckpointFormatFactory formats,
-        JobRunner.Timing timing,
-        Executor blocking,
-        Clock clock) {
-      this(
-          dataDir,
-          registry,
-          datasets,
-          exchange,
-          formats,
-          timing,
-          blocking,
-          clock,
-          CoordinatorMetrics.create());
-    }
-  }
+      CoordinatorMetrics metrics) {}
 
   private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
 

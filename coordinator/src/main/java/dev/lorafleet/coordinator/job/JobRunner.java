@@ -99,13 +99,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       implements Command {}
 
   private record StepApplied(
-      long step,
-      GradientStep.Outcome outcome,
-      long tokens,
-      double lossSum,
-      Throwable error,
-      long samples,
-      StepMetrics.PhaseSeconds phases)
+      long step, GradientStep.Outcome outcome, long tokens, double lossSum, Throwable error)
       implements Command {}
 
   /** A checkpoint (or events/report) write finished; {@code then} says what comes next. */
@@ -137,12 +131,11 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private final TimerScheduler<Command> timers;
   private final ExecutorService io;
   private final CostMeter cost;
-
-  // metrics (CoordinatorMetrics): this job's series, and the fleet's for lost workers
-  private final CoordinatorMetrics fleetMetrics;
-  private final CoordinatorMetrics.Job metered;
-  private long stepStartedNanos;
-  private long checkpointStartedNanos;
+  private final CoordinatorMetrics metrics;
+  private CoordinatorMetrics.Job jobMetrics;
+  private long stepStartNanos;
+  private long gatheredNanos;
+  private volatile long optimizerStartNanos; // set on the io thread as the optimizer starts
 
   private JobState state = JobState.QUEUED;
   private String error;
@@ -234,6 +227,9 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       Clock clock,
       CoordinatorMetrics metrics) {
     super(context);
+    this.metrics = metrics;
+    // from QUEUED on, so that jobs by state and the stall clock of a waiting job are right
+    this.jobMetrics = metrics.job(jobId, settings.currency(), settings.checkpointEverySteps());
     this.timers = timers;
     this.jobId = jobId;
     this.settings = settings;
@@ -246,8 +242,6 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     this.timing = timing;
     this.clock = clock;
     this.cost = new CostMeter(settings.pricePerGpuHour());
-    this.fleetMetrics = metrics;
-    this.metered = metrics.job(jobId, settings.currency(), settings.checkpointEverySteps());
     this.io =
         Executors.newSingleThreadExecutor(
             r -> {
@@ -344,8 +338,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     for (String id : gone) {
       held.remove(id);
-      fleetMetrics.onWorkerLost();
-      metered.onWorkersHeld(held.keySet());
+      metrics.onWorkerLost();
+      jobMetrics.onWorkersHeld(held.keySet());
       cost.release(id, clock.instant());
       event("worker_left", Map.of("worker", id, "step", globalStep));
       getContext()
@@ -381,7 +375,6 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       held.put(w.id(), w);
       cost.hold(w.id(), w.info().deviceCount(), now);
     }
-    metered.onWorkersHeld(held.keySet());
     roundEpoch = latestWorkers.epoch();
     runningSince = now;
     getContext()
@@ -455,7 +448,6 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
               first.trainExampleCounts(), weights, settings.globalBatchSize(), settings.seed());
       adapterLength = first.adapterLength();
       totalSteps = (long) planner.stepsPerEpoch() * settings.epochs();
-      metered.onPlanned(totalSteps);
       CheckpointFormat format =
           formatFactory.create(settings, first.modelConfigJson(), adapterLength);
       checkpointer = new Checkpointer(files.dir(), settings.keepLast(), format);
@@ -464,6 +456,9 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       return;
     }
     evalCounts = first.evalExampleCounts();
+    jobMetrics = metrics.job(jobId, settings.currency(), settings.checkpointEverySteps());
+    jobMetrics.onPlanned(totalSteps);
+    jobMetrics.onWorkersHeld(held.keySet());
     setState(JobState.RUNNING);
     getContext()
         .getLog()
@@ -537,8 +532,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         .forEach(w -> slots.add(new ShardPlanner.WorkerSlot(w.id(), w.info().deviceCount())));
     List<ShardPlanner.Share> shares = ShardPlanner.split(batch, slots);
     int stepRound = (globalStep == 0 ? 1 : 0) + round;
-    stepStartedNanos = System.nanoTime();
     List<String> ids = shares.stream().map(ShardPlanner.Share::workerId).toList();
+    stepStartNanos = System.nanoTime();
     epochMaxWorkers = Math.max(epochMaxWorkers, ids.size());
     long step = globalStep;
     CompletableFuture<GradientExchange.Gathered> gather =
@@ -576,8 +571,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       Set<String> drop = missing.silent().isEmpty() ? missing.incomplete() : missing.silent();
       for (String id : drop) {
         if (held.remove(id) != null) {
-          fleetMetrics.onWorkerLost();
-          metered.onWorkersHeld(held.keySet());
+          metrics.onWorkerLost();
+          jobMetrics.onWorkersHeld(held.keySet());
           cost.release(id, clock.instant());
           event("worker_dropped", Map.of("worker", id, "step", globalStep));
           getContext()
@@ -604,29 +599,17 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     long step = globalStep;
     long samples = gathered.tokensExpected();
     busy = true;
-    long startedAt = stepStartedNanos;
-    long gatheredAt = System.nanoTime();
-    long[] optimizerStartedAt = new long[1]; // written on the io thread before the future completes
+    gatheredNanos = System.nanoTime();
     getContext()
         .pipeToSelf(
             CompletableFuture.supplyAsync(
                 () -> {
-                  optimizerStartedAt[0] = System.nanoTime();
+                  optimizerStartNanos = System.nanoTime();
                   return optimizer.apply(complete.sum(), complete.tokens(), step);
                 },
                 io),
             (outcome, failure) ->
-                new StepApplied(
-                    step,
-                    outcome,
-                    complete.tokens(),
-                    complete.lossSum(),
-                    failure,
-                    samples,
-                    new StepMetrics.PhaseSeconds(
-                        (gatheredAt - startedAt) / 1e9,
-                        (optimizerStartedAt[0] - gatheredAt) / 1e9,
-                        (System.nanoTime() - optimizerStartedAt[0]) / 1e9)));
+                new StepApplied(step, outcome, complete.tokens(), complete.lossSum(), failure));
     epochSamples += samples;
     return this;
   }
@@ -663,11 +646,42 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     event("step", fields);
     globalStep++;
     round = 0;
-    long broadcastAt = System.nanoTime();
+    long appliedNanos = System.nanoTime();
+    CoordinatorMetrics.Job broadcastMetrics = jobMetrics;
     exchange
         .broadcast(jobId, globalStep, optimizer.optimizer().params())
-        .thenRun(() -> metered.onBroadcast(Duration.ofNanos(System.nanoTime() - broadcastAt)));
-    reportStep(applied, epoch, loss);
+        .thenRun(
+            () -> broadcastMetrics.onBroadcast(Duration.ofNanos(System.nanoTime() - appliedNanos)));
+    if (jobMetrics != null) {
+      if (outcome.applied()) {
+        JobStatus now = status();
+        jobMetrics.onStepCompleted(
+            new StepMetrics(
+                globalStep,
+                epoch + 1,
+                loss,
+                outcome.lr(),
+                outcome.gradNorm(),
+                applied.tokens(),
+                cachedOrder == null
+                    ? 0
+                    : planner.stepBatch(
+                            cachedOrder, (int) (applied.step() % planner.stepsPerEpoch()))
+                        .length,
+                now.tokensPerSecond(),
+                now.etaSeconds(),
+                new StepMetrics.PhaseSeconds(
+                    (gatheredNanos - stepStartNanos) / 1e9,
+                    (optimizerStartNanos - gatheredNanos) / 1e9,
+                    (appliedNanos - optimizerStartNanos) / 1e9)));
+        jobMetrics.onCost(now.cost(), now.projectedCost());
+      } else {
+        jobMetrics.onSkippedStep(
+            applied.tokens() <= 0
+                ? SkipReason.NO_TRAINABLE_TOKENS
+                : SkipReason.NON_FINITE_GRADIENT);
+      }
+    }
     boolean epochEnd = globalStep % planner.stepsPerEpoch() == 0;
     if (cancelRequested) {
       finalizeJob(JobState.CANCELLED, null);
@@ -772,13 +786,15 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
             epochMaxWorkers,
             epochSkipped);
     epochs.add(report);
-    evalLoss.forEach(
-        (name, value) -> {
-          if (value != null) {
-            metered.onEvaluated(name, value);
-          }
-        });
-    metered.onEpochCompleted(epochNumber, report.cost());
+    if (jobMetrics != null) {
+      jobMetrics.onEpochCompleted(epochNumber, report.cost());
+      evalLoss.forEach(
+          (name, value) -> {
+            if (value != null) {
+              jobMetrics.onEvaluated(name, value);
+            }
+          });
+    }
     getContext()
         .getLog()
         .info(
@@ -823,9 +839,11 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         lossHistory);
   }
 
+  private long persistStartNanos;
+
   private void persistCheckpoint(Runnable then) {
     busy = true;
-    checkpointStartedNanos = System.nanoTime();
+    persistStartNanos = System.nanoTime();
     TrainerState trainerState = trainerState();
     AdamW adam = optimizer.optimizer();
     JobReport report = report();
@@ -858,8 +876,10 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
               rootMessage(persisted.error()));
     } else {
       event("checkpoint", Map.of("step", globalStep));
-      metered.onCheckpointWritten(
-          globalStep, Duration.ofNanos(System.nanoTime() - checkpointStartedNanos));
+      if (jobMetrics != null) {
+        jobMetrics.onCheckpointWritten(
+            globalStep, Duration.ofNanos(System.nanoTime() - persistStartNanos));
+      }
     }
     if (cancelRequested) {
       finalizeJob(JobState.CANCELLED, null);
@@ -900,8 +920,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       return;
     }
     finalizing = true;
+    persistStartNanos = System.nanoTime(); // the final checkpoint's write time
     busy = true;
-    checkpointStartedNanos = System.nanoTime();
     timers.cancel(EvalTimedOut.INSTANCE);
     Instant now = clock.instant();
     cost.releaseAll(now);
@@ -946,13 +966,13 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       error = error == null ? write : error + "; " + write;
     }
     setState(finalized.state());
-    JobStatus status = status();
-    metered.onWorkersHeld(List.of());
-    metered.onCost(status.cost(), status.projectedCost());
+    jobMetrics.onWorkersHeld(List.of());
     if (finalized.writeError() == null && optimizer != null) {
-      metered.onCheckpointWritten(
-          globalStep, Duration.ofNanos(System.nanoTime() - checkpointStartedNanos));
+      jobMetrics.onCheckpointWritten(
+          globalStep, Duration.ofNanos(System.nanoTime() - persistStartNanos));
     }
+    JobStatus status = status();
+    jobMetrics.onCost(status.cost(), status.projectedCost());
     Map<String, Object> fields = new LinkedHashMap<>();
     fields.put("state", finalized.state().name());
     fields.put("totalCost", status.cost());
@@ -1014,8 +1034,10 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       return;
     }
     state = next;
-    metered.onStateChanged(next.name());
     event("state", Map.of("state", next.name()));
+    if (jobMetrics != null) {
+      jobMetrics.onStateChanged(next.name());
+    }
   }
 
   private void event(String type, Map<String, ?> fields) {
@@ -1029,30 +1051,6 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
             // events are a log: losing one line must not stop training
           }
         });
-  }
-
-  /** Tells the metrics about a step just applied or skipped ({@code globalStep} counts it). */
-  private void reportStep(StepApplied applied, int epoch, double loss) {
-    GradientStep.Outcome outcome = applied.outcome();
-    JobStatus status = status();
-    if (outcome.applied()) {
-      metered.onStepCompleted(
-          new StepMetrics(
-              globalStep,
-              epoch + 1,
-              loss,
-              outcome.lr(),
-              outcome.gradNorm(),
-              applied.tokens(),
-              applied.samples(),
-              status.tokensPerSecond(),
-              status.etaSeconds(),
-              applied.phases()));
-    } else {
-      metered.onSkippedStep(
-          applied.tokens() <= 0 ? SkipReason.NO_TRAINABLE_TOKENS : SkipReason.NON_FINITE_GRADIENT);
-    }
-    metered.onCost(status.cost(), status.projectedCost());
   }
 
   private Behavior<Command> onPostStop() {

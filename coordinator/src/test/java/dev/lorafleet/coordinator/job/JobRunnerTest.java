@@ -83,7 +83,8 @@ class JobRunnerTest {
                     new JobRunner.Timing(
                         stepDeadline, Duration.ofSeconds(20), Duration.ofSeconds(20)),
                     Executors.newCachedThreadPool(),
-                    Clock.systemUTC())),
+                    Clock.systemUTC(),
+                    dev.lorafleet.coordinator.metrics.CoordinatorMetrics.create())),
             "jobs");
   }
 

@@ -146,6 +146,8 @@ class HelmChartTest {
             });
     assertThat(envVar(worker, "LORAFLEET_HOST").getValueFrom().getFieldRef().getFieldPath())
         .isEqualTo("status.podIP");
+    assertThat(envVar(worker, "NODE_NAME").getValueFrom().getFieldRef().getFieldPath())
+        .isEqualTo("metadata.name");
   }
 
   @Test
@@ -220,8 +222,9 @@ class HelmChartTest {
         .containsSubsequence("--http-port", "8080")
         .containsSubsequence("--metrics-port", "9400");
     assertThat(env(coordinator, "LORAFLEET_K8S_STATEFULSET")).isEqualTo(WORKER);
-    assertThat(env(coordinator, "LORAFLEET_HOST"))
-        .isEqualTo(CLUSTER_SERVICE + "." + NAMESPACE + ".svc");
+    // it binds and advertises its pod IP; workers find it by the headless Service's name
+    assertThat(envVar(coordinator, "LORAFLEET_HOST").getValueFrom().getFieldRef().getFieldPath())
+        .isEqualTo("status.podIP");
     assertThat(
             envVar(coordinator, "LORAFLEET_K8S_NAMESPACE")
                 .getValueFrom()
@@ -290,7 +293,8 @@ class HelmChartTest {
 
     V1Service workers = defaults.named(V1Service.class, WORKER);
     assertThat(workers.getSpec().getClusterIP()).isEqualTo("None");
-    assertThat(ports(workers)).contains("metrics/TCP/9400", "pekko/TCP/25520");
+    // a worker's Pekko and Aeron ports are picked at start: only metrics is a fixed port
+    assertThat(ports(workers)).containsExactly("metrics/TCP/9400");
 
     // every Service port points at a container port of the pods it selects
     V1Container coordinator =
@@ -314,7 +318,12 @@ class HelmChartTest {
         onlyContainer(
             manifests.named(V1StatefulSet.class, WORKER).getSpec().getTemplate().getSpec());
     assertThat(worker.getArgs()).contains(CLUSTER_SERVICE + "." + NAMESPACE + ".svc:2552");
-    assertThat(env(worker, "LORAFLEET_AERON_GRADIENTS_PORT")).isEqualTo("41000");
+    V1Container coordinator =
+        onlyContainer(
+            manifests.named(V1Deployment.class, COORDINATOR).getSpec().getTemplate().getSpec());
+    assertThat(env(coordinator, "LORAFLEET_AERON_GRADIENTS_PORT")).isEqualTo("41000");
+    assertThat(env(coordinator, "LORAFLEET_AERON_PARAMS_PORT")).isEqualTo("41001");
+    assertThat(env(coordinator, "LORAFLEET_CLUSTER_PORT")).isEqualTo("2552");
     assertThat(clusterPortsOf(manifests.named(V1NetworkPolicy.class, COORDINATOR)))
         .containsExactlyInAnyOrder("TCP/2552", "UDP/41000", "UDP/41001");
   }
@@ -377,30 +386,33 @@ class HelmChartTest {
         Map.of("app.kubernetes.io/name", "lorafleet", "app.kubernetes.io/instance", "ft");
     Set<String> clusterPorts = Set.of("TCP/25520", "UDP/40123", "UDP/40124");
 
-    for (String name : List.of(COORDINATOR, WORKER)) {
-      V1NetworkPolicy policy = defaults.named(V1NetworkPolicy.class, name);
-      assertThat(policy.getSpec().getPolicyTypes()).containsExactly("Ingress");
-      assertThat(clusterPortsOf(policy)).as(name).containsExactlyInAnyOrderElementsOf(clusterPorts);
-      for (V1NetworkPolicyIngressRule rule : policy.getSpec().getIngress()) {
-        boolean opensClusterPort =
-            rule.getPorts().stream().map(HelmChartTest::portKey).anyMatch(clusterPorts::contains);
-        if (!opensClusterPort) {
-          continue;
-        }
-        // the rule opening a cluster port admits pods of this release, in this namespace, only
-        assertThat(rule.getFrom())
-            .as("%s: sources of %s", name, rule.getPorts())
-            .singleElement()
-            .satisfies(
-                peer -> {
-                  assertThat(peer.getNamespaceSelector()).isNull();
-                  assertThat(peer.getIpBlock()).isNull();
-                  assertThat(peer.getPodSelector().getMatchLabels()).isEqualTo(releasePods);
-                });
+    // the coordinator: its fixed cluster ports, to this release's pods in this namespace only
+    V1NetworkPolicy coordinatorPolicy = defaults.named(V1NetworkPolicy.class, COORDINATOR);
+    assertThat(coordinatorPolicy.getSpec().getPolicyTypes()).containsExactly("Ingress");
+    assertThat(clusterPortsOf(coordinatorPolicy)).containsExactlyInAnyOrderElementsOf(clusterPorts);
+    for (V1NetworkPolicyIngressRule rule : coordinatorPolicy.getSpec().getIngress()) {
+      assertThat(rule.getPorts()).as("every coordinator rule names its ports").isNotEmpty();
+      if (rule.getPorts().stream().map(HelmChartTest::portKey).anyMatch(clusterPorts::contains)) {
+        assertOnlyReleasePods(rule, releasePods);
+        assertThat(rule.getPorts().stream().map(HelmChartTest::portKey))
+            .allMatch(clusterPorts::contains);
       }
     }
+
+    // a worker: its Pekko and Aeron ports are free ports picked at start, so the release's pods
+    // may reach any port; everyone else only the metrics port
+    V1NetworkPolicy workerPolicy = defaults.named(V1NetworkPolicy.class, WORKER);
+    assertThat(workerPolicy.getSpec().getPolicyTypes()).containsExactly("Ingress");
+    assertThat(workerPolicy.getSpec().getIngress()).hasSize(2);
+    for (V1NetworkPolicyIngressRule rule : workerPolicy.getSpec().getIngress()) {
+      if (rule.getPorts() == null || rule.getPorts().isEmpty()) {
+        assertOnlyReleasePods(rule, releasePods);
+      } else {
+        assertThat(rule.getPorts()).extracting(HelmChartTest::portKey).containsExactly("TCP/9400");
+      }
+    }
+
     // the policies select the pods they are meant for, and the release's pods carry the labels
-    V1NetworkPolicy coordinatorPolicy = defaults.named(V1NetworkPolicy.class, COORDINATOR);
     Map<String, String> coordinatorLabels =
         defaults
             .named(V1Deployment.class, COORDINATOR)
@@ -419,16 +431,25 @@ class HelmChartTest {
         .containsAllEntriesOf(coordinatorPolicy.getSpec().getPodSelector().getMatchLabels())
         .containsAllEntriesOf(releasePods);
     assertThat(workerLabels)
-        .containsAllEntriesOf(
-            defaults
-                .named(V1NetworkPolicy.class, WORKER)
-                .getSpec()
-                .getPodSelector()
-                .getMatchLabels())
+        .containsAllEntriesOf(workerPolicy.getSpec().getPodSelector().getMatchLabels())
         .containsAllEntriesOf(releasePods);
-    assertThat(workerLabels).containsEntry("app.kubernetes.io/component", "worker");
     assertThat(coordinatorPolicy.getSpec().getPodSelector().getMatchLabels())
         .containsEntry("app.kubernetes.io/component", "coordinator");
+    assertThat(workerPolicy.getSpec().getPodSelector().getMatchLabels())
+        .containsEntry("app.kubernetes.io/component", "worker");
+  }
+
+  private static void assertOnlyReleasePods(
+      V1NetworkPolicyIngressRule rule, Map<String, String> releasePods) {
+    assertThat(rule.getFrom())
+        .as("sources of %s", rule.getPorts())
+        .singleElement()
+        .satisfies(
+            peer -> {
+              assertThat(peer.getNamespaceSelector()).isNull();
+              assertThat(peer.getIpBlock()).isNull();
+              assertThat(peer.getPodSelector().getMatchLabels()).isEqualTo(releasePods);
+            });
   }
 
   @Test
@@ -496,6 +517,28 @@ class HelmChartTest {
   }
 
   @Test
+  void rendersWithEveryOptionalPartSwitchedOff() {
+    Manifests manifests =
+        LorafleetChart.template(
+            Map.of(
+                "persistence.enabled", false,
+                "auth.enabled", false,
+                "networkPolicy.enabled", false,
+                "grafana.dashboard.enabled", false,
+                "serviceAccount.create", false,
+                "rbac.create", false));
+    assertThat(manifests.objects())
+        .extracting(o -> o.getKind())
+        .containsExactlyInAnyOrder("Service", "Service", "Service", "Deployment", "StatefulSet");
+    V1PodSpec pod =
+        manifests.named(V1Deployment.class, COORDINATOR).getSpec().getTemplate().getSpec();
+    assertThat(volume(pod, "data").getEmptyDir()).isNotNull();
+    assertThat(onlyContainer(pod).getArgs()).doesNotContain("--token-file");
+    assertThat(pod.getServiceAccountName()).isEqualTo("default");
+    assertThat(pod.getAutomountServiceAccountToken()).isFalse();
+  }
+
+  @Test
   void longReleaseNamesStillMakeValidPodNames() {
     Manifests manifests =
         LorafleetChart.template(
@@ -555,6 +598,7 @@ class HelmChartTest {
     return policy.getSpec().getIngress().stream()
         .filter(r -> r.getFrom() != null && !r.getFrom().isEmpty())
         .filter(r -> r.getFrom().stream().allMatch(p -> p.getPodSelector() != null))
+        .filter(r -> r.getPorts() != null)
         .flatMap(r -> r.getPorts().stream())
         .map(HelmChartTest::portKey)
         .collect(Collectors.toSet());
@@ -562,6 +606,7 @@ class HelmChartTest {
 
   private static V1NetworkPolicyIngressRule ruleFor(V1NetworkPolicy policy, String port) {
     return policy.getSpec().getIngress().stream()
+        .filter(r -> r.getPorts() != null)
         .filter(r -> r.getPorts().stream().map(HelmChartTest::portKey).anyMatch(port::equals))
         .findFirst()
         .orElseThrow(
