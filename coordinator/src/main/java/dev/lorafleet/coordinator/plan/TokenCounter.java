@@ -4,7 +4,6 @@ import dev.lorafleet.common.plan.EpochTokens;
 import dev.lorafleet.common.plan.TokenCounts;
 import dev.lorafleet.common.spec.JobSpec;
 import dev.lorafleet.coordinator.job.ShardPlanner;
-import dev.lorafleet.worker.data.BadRecordPolicy;
 import dev.lorafleet.worker.data.DatasetException;
 import dev.lorafleet.worker.data.DatasetTokenizer;
 import dev.lorafleet.worker.data.TokenizedDataset;
@@ -48,7 +47,7 @@ public final class TokenCounter {
       return unavailable("dataset not found on this machine: " + String.join(", ", missing));
     }
     JobSpec.Training training = spec.training();
-    BadRecordPolicy policy = BadRecordPolicy.parse(training.onBadRecord().specName());
+    JobSpec.OnBadRecord policy = training.onBadRecord();
     int n = spec.datasets().size();
     int[] sizes = new int[n];
     double[] weights = new double[n];

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lorafleet.common.model.ModelConfig;
-import dev.lorafleet.worker.data.BadRecordPolicy;
+import dev.lorafleet.common.spec.JobSpec.OnBadRecord;
 import dev.lorafleet.worker.data.DatasetTokenizer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -174,9 +174,8 @@ class PlanCommandTest {
   private static long[] datasetTokens() {
     try (DatasetTokenizer t = DatasetTokenizer.open(EXAMPLES.resolve("models/tiny-llama"), 128)) {
       return new long[] {
-        t.tokenize(EXAMPLES.resolve("data/tiny-train.jsonl"), BadRecordPolicy.FAIL, 0).tokenCount(),
-        t.tokenize(EXAMPLES.resolve("data/tiny-general.jsonl"), BadRecordPolicy.FAIL, 0)
-            .tokenCount()
+        t.tokenize(EXAMPLES.resolve("data/tiny-train.jsonl"), OnBadRecord.FAIL, 0).tokenCount(),
+        t.tokenize(EXAMPLES.resolve("data/tiny-general.jsonl"), OnBadRecord.FAIL, 0).tokenCount()
       };
     }
   }
