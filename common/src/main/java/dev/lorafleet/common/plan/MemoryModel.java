@@ -7,34 +7,38 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Estimates the memory one GPU needs to train a LoRA adapter the way a lorafleet worker does: a
- * whole bf16 replica of the frozen model per GPU (data parallel, no sharding), fp32 adapter and
- * gradients, eager attention without gradient checkpointing, and the AdamW state kept on the
- * coordinator rather than on the GPU.
+ * Estimates the memory one GPU needs to train a LoRA adapter the way a lorafleet worker does
+ * ({@code worker.model.DecoderModel} and {@code worker.training.ShardTrainer}): a whole bf16
+ * replica of the frozen model per GPU (data parallel, no sharding), a fp32 adapter and gradient,
+ * eager attention without gradient checkpointing, and the AdamW state on the coordinator rather
+ * than on the GPU.
  *
- * <p>Activations are what autograd keeps for backward, counted tensor by tensor for one
- * Llama-family layer. Backward has to run through every frozen layer to reach the adapters of the
- * layers below, but a frozen weight needs no gradient, so a frozen linear layer keeps nothing of
- * its input; what remains per token and layer is:
+ * <p>Activations are what autograd keeps for backward, counted tensor by tensor for one decoder
+ * layer as the worker computes it. Backward has to run through every frozen layer to reach the
+ * adapters of the layers below, but a frozen weight needs no gradient, so a frozen linear layer
+ * keeps nothing of its input; what remains per token and layer is:
  *
  * <pre>
- * RMSNorm ×2 (input upcast to fp32, kept by pow and mul)         2 · 4·hidden
+ * RMSNorm ×2 (input upcast to fp32, kept by square and div)     2 · 4·hidden
  * Qwen3 q/k RMSNorm                                              4·(heads + kvHeads)·headDim
- * attention matmuls: q, and k, v after GQA expansion (bf16)      3 · 2·heads·headDim
+ * attention matmuls: q, k, v after RoPE (bf16; GQA is done by    2·(heads + 2·kvHeads)·headDim
+ *   stacking a group's queries, so k and v are not repeated)
  * eager attention: softmax output, fp32 + its bf16 copy          (4 + 2)·heads·seqLen
- * SwiGLU: gate (SiLU input), SiLU output, up (bf16)              3 · 2·intermediate
- * LoRA per targeted module: input cast to the fp32 adapter,      4·in (+ 1·in mask when dropout
- *   dropout mask, A·x                                            > 0) + 4·r
+ * SwiGLU as g·σ(g)·up: gate, σ(gate), g·σ(g), up (bf16)          4 · 2·intermediate
+ * LoRA per targeted module: input cast to the fp32 adapter;      4·in, or 8·in with dropout,
+ *   with dropout the fp32 keep-mask and the dropped input        + 4·r
+ *   instead; (s·A·x) for B's gradient
  * </pre>
  *
- * plus, once per token, the final norm ({@code 4·hidden}) and the loss head: a fp32 log-softmax
- * over the vocabulary kept for backward, and at the peak its incoming and outgoing fp32 gradients
- * ({@code 12·vocab}). Transient tensors of the forward pass (the pre-softmax scores, the logits in
- * bf16) are freed before this peak and are covered by the allocator slack.
+ * plus, once per token, the final norm ({@code 4·hidden}) and the loss head, which the worker runs
+ * only over response tokens: a fp32 log-softmax over the vocabulary kept for backward, and at the
+ * peak its incoming and outgoing fp32 gradients ({@code 12·vocab}); counted as if every token
+ * carried loss, an upper bound. Transient tensors of the forward pass (the pre-softmax scores, the
+ * bf16 logits) are freed before this peak and are covered by the allocator slack.
  *
  * <p>Why these differ from published 16-bit LoRA figures (7B ≈ 16 GB, 14B ≈ 32 GB, 70B ≈ 160 GB,
  * LLaMA-Factory's table): those are about 2.2 bytes per parameter, i.e. the bf16 weights plus a
- * 10–15 % allowance, and assume FlashAttention/SDPA and gradient checkpointing, under which
+ * 10–20 % allowance, and assume FlashAttention/SDPA and gradient checkpointing, under which
  * activations are small. This estimate keeps the {@code seq × seq} scores of eager attention and
  * every layer's activations, so it matches them for short sequences and grows well beyond them for
  * long ones; and 70B is one replica per GPU here (no sharding across GPUs as with DeepSpeed ZeRO-3
@@ -83,18 +87,18 @@ public final class MemoryModel {
     long tokens = (long) microBatchSize * seqLen;
     long layers = model.numHiddenLayers();
     long heads = model.numAttentionHeads();
-    long attentionWidth = heads * model.headDim();
     long norms = 2L * FP32_BYTES * model.hiddenSize();
     if (model.qkNorm()) {
       norms += (long) FP32_BYTES * (heads + model.numKeyValueHeads()) * model.headDim();
     }
-    long projections = 3L * COMPUTE_BYTES * attentionWidth;
+    long projections =
+        (long) COMPUTE_BYTES * (heads + 2L * model.numKeyValueHeads()) * model.headDim();
     long scores = (long) (FP32_BYTES + COMPUTE_BYTES) * heads * seqLen;
-    long mlp = 3L * COMPUTE_BYTES * model.intermediateSize();
+    long mlp = 4L * COMPUTE_BYTES * model.intermediateSize();
     long loraPath = 0;
-    int maskBytes = lora.dropout() > 0 ? 1 : 0;
+    int inputCopies = lora.dropout() > 0 ? 2 : 1;
     for (Projection p : lora.projections()) {
-      loraPath += (long) (FP32_BYTES + maskBytes) * model.inFeatures(p);
+      loraPath += (long) inputCopies * FP32_BYTES * model.inFeatures(p);
       loraPath += (long) FP32_BYTES * lora.r();
     }
     long lossHead =
@@ -160,12 +164,14 @@ public final class MemoryModel {
             seqLen,
             seqLen,
             model.numAttentionHeads()),
-        "kept per layer and token: RMSNorm inputs in fp32, q/k/v for the attention matmuls in"
-            + " bf16, the softmax in fp32 plus its bf16 copy, SwiGLU gate/SiLU/up in bf16, and"
-            + " per LoRA module its input cast to fp32, the dropout mask (when dropout > 0) and"
-            + " A·x; frozen linear layers keep nothing of their input (no weight gradient)",
+        "kept per layer and token: RMSNorm inputs in fp32, q/k/v (not repeated for GQA) for the"
+            + " attention matmuls in bf16, the softmax in fp32 plus its bf16 copy, the SwiGLU's"
+            + " gate, σ(gate), product and up in bf16, and per LoRA module its input cast to fp32"
+            + " (with dropout: the fp32 keep-mask and the dropped input) and s·A·x; frozen linear"
+            + " layers keep nothing of their input (no weight gradient)",
         "loss head: 12 bytes per vocabulary entry per token (fp32 log-softmax kept, plus its"
-            + " fp32 gradients in and out during backward)",
+            + " fp32 gradients in and out during backward), counted for every token although the"
+            + " worker runs it over response tokens only: an upper bound",
         String.format(
             Locale.ROOT,
             "overhead: %.1f GiB for the CUDA context, cuBLAS and libtorch kernels, plus %.0f%% of"

@@ -77,7 +77,17 @@ public final class TrainingPlanner {
     }
 
     long trainable = parameters.trainableParams();
-    List<String> assumptions = new ArrayList<>(MemoryModel.assumptions(model, lora, micro, seqLen));
+    List<String> assumptions = new ArrayList<>();
+    if (seqLen > model.maxPositionEmbeddings()) {
+      assumptions.add(
+          String.format(
+              Locale.ROOT,
+              "warning: maxSeqLen %d is longer than the model's max_position_embeddings %d;"
+                  + " positions beyond it were never trained",
+              seqLen,
+              model.maxPositionEmbeddings()));
+    }
+    assumptions.addAll(MemoryModel.assumptions(model, lora, micro, seqLen));
     assumptions.add(batch.describe());
     if (tokens != null) {
       assumptions.add("tokens: " + tokens.source());

@@ -15,10 +15,10 @@ import org.junit.jupiter.api.Test;
  * FlashAttention/SDPA and gradient checkpointing keeping activations small, and for 70B the weights
  * sharded over several GPUs. Our estimate is one whole replica per GPU with eager attention and
  * every layer's activations kept. For short sequences (micro-batch 1 × 256 tokens) activations are
- * a few GB and we land within 15 % of the published numbers (7B: 16.6 GB, +4 %; 14B: 34.8 GB, +9 %;
- * 70B: 149.8 GB, −6 %, the table's extra margin being more than our 1 GiB context and allocator
+ * a few GB and we land within 15 % of the published numbers (7B: 17.0 GB, +7 %; 14B: 35.4 GB, +11
+ * %; 70B: 151.6 GB, −5 %, the table's extra margin being more than our 1 GiB context and allocator
  * slack at that size). For long sequences eager attention's {@code seq × seq} scores dominate and
- * we are far above them: 7B at 2048 tokens needs about 56 GB here.
+ * we are far above them: 7B at 2048 tokens needs about 59 GB here.
  */
 class MemoryModelTest {
   private static final LoraConfig R8_QV = LoraConfig.of(8, 16, 0.05, "q_proj", "v_proj");
@@ -35,13 +35,13 @@ class MemoryModelTest {
     assertThat(e.gradients()).isEqualTo(8_388_608L * 4);
     assertThat(e.optimizer()).isZero();
     Activations a = e.activations();
-    // per token and layer: norms 2·4·4096; q,k,v 3·2·4096; scores (4+2)·32·512; mlp 3·2·11008;
-    // LoRA q and v: (4 + 1 mask)·4096 + 4·16 each
+    // per token and layer: norms 2·4·4096; q,k,v 2·(32 + 2·32)·128; scores (4+2)·32·512;
+    // mlp 4·2·11008; LoRA q and v with dropout: (4 mask + 4 dropped input)·4096 + 4·16 each
     assertThat(a.norms()).isEqualTo(32L * tokens * 2 * 4 * 4096);
-    assertThat(a.attentionProjections()).isEqualTo(32L * tokens * 3 * 2 * 4096);
+    assertThat(a.attentionProjections()).isEqualTo(32L * tokens * 2 * 96 * 128);
     assertThat(a.attentionScores()).isEqualTo(32L * tokens * 6 * 32 * 512);
-    assertThat(a.mlp()).isEqualTo(32L * tokens * 3 * 2 * 11008);
-    assertThat(a.lora()).isEqualTo(32L * tokens * 2 * (5 * 4096 + 4 * 16));
+    assertThat(a.mlp()).isEqualTo(32L * tokens * 4 * 2 * 11008);
+    assertThat(a.lora()).isEqualTo(32L * tokens * 2 * (8 * 4096 + 4 * 16));
     // final norm 4·4096 and 12·32000 for the loss over the vocabulary, per token
     assertThat(a.lossHead()).isEqualTo(tokens * (4 * 4096 + 12 * 32000));
     assertThat(e.overhead()).isEqualTo((1L << 30) + Math.round(0.10 * a.total()));
@@ -97,12 +97,15 @@ class MemoryModelTest {
   }
 
   @Test
-  void addsQwen3QkNormsAndSkipsTheMaskWithoutDropout() {
+  void addsQwen3QkNormsKeepsKvAtGroupSizeAndSkipsTheMaskWithoutDropout() {
     ModelConfig q3 = PlanModels.load("Qwen3-8B");
     LoraConfig noDropout = LoraConfig.of(8, 16, 0.0, "q_proj");
     Activations a = MemoryModel.activations(q3, noDropout, 1, 100);
     // norms: 2·4·4096 + 4·(32 + 8)·128 per token and layer, 36 layers
     assertThat(a.norms()).isEqualTo(36L * 100 * (2 * 4 * 4096 + 4 * 40 * 128));
+    // GQA: q 32 heads, k and v 8 heads each, of 128, in bf16, not repeated
+    assertThat(a.attentionProjections()).isEqualTo(36L * 100 * 2 * (32 + 16) * 128);
+    // without dropout only the fp32 cast of the input is kept
     assertThat(a.lora()).isEqualTo(36L * 100 * (4 * 4096 + 4 * 8));
   }
 

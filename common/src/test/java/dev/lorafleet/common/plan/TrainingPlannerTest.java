@@ -69,6 +69,21 @@ class TrainingPlannerTest {
   }
 
   @Test
+  void warnsWhenMaxSeqLenExceedsTheModelsPositions() {
+    // Llama-2-7B was trained on 4096 positions
+    TrainingPlan longer =
+        TrainingPlanner.plan(
+            spec(8, 1, 8192, 1, 1, 1), PlanModels.load("Llama-2-7b-hf"), noTokens());
+    assertThat(longer.assumptions().get(0))
+        .startsWith(
+            "warning: maxSeqLen 8192 is longer than the model's max_position_embeddings 4096");
+    TrainingPlan within =
+        TrainingPlanner.plan(
+            spec(8, 1, 4096, 1, 1, 1), PlanModels.load("Llama-2-7b-hf"), noTokens());
+    assertThat(within.assumptions()).noneMatch(a -> a.startsWith("warning"));
+  }
+
+  @Test
   void reportsWhetherTheGlobalBatchDivides() {
     BatchPlan even = new BatchPlan(4, 8, 64, 2);
     assertThat(even.divides()).isTrue();

@@ -32,6 +32,7 @@ class KryoRegistrarTest {
         new JobAssignment(
             "job-1",
             "name: x\n",
+            "/models/tiny",
             List.of(new DatasetRef("a.jsonl", "ab12", 10), new DatasetRef("b.jsonl", "cd34", 20)),
             List.of());
     assertThat(read(write(assignment))).isEqualTo(assignment);

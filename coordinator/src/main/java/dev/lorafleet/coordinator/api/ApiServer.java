@@ -22,10 +22,13 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lorafleet.common.model.ModelConfigException;
+import dev.lorafleet.common.plan.PlanJson;
 import dev.lorafleet.common.spec.InvalidSpecException;
 import dev.lorafleet.common.spec.JobSpec;
 import dev.lorafleet.common.spec.JobSpecParser;
 import dev.lorafleet.common.spec.SpecProblem;
+import dev.lorafleet.coordinator.plan.PlanService;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -38,6 +41,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -74,6 +79,7 @@ import org.slf4j.LoggerFactory;
  * GET    /api/v1/jobs            → 200 [job…]
  * GET    /api/v1/jobs/{id}       → 200 job | 404
  * DELETE /api/v1/jobs/{id}       → 202 job (cancelling) | 200 job (already ended) | 404
+ * POST   /api/v1/plan            YAML or JSON spec → 200 plan (see PlanJson) | 400
  * GET    /api/v1/workers         → 200 [worker…]
  * POST   /api/v1/workers/scale   {"replicas": N} → 202 {"replicas", "currentWorkers"}
  * GET    /healthz, /readyz       → 200 | 503 (never need the token)
@@ -86,6 +92,15 @@ public final class ApiServer {
   private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
   private static final int MAX_REPLICAS = 10_000;
+
+  /** One thread: plans are rare, and one at a time bounds what tokenizing datasets costs. */
+  private static final Executor PLAN_EXECUTOR =
+      Executors.newSingleThreadExecutor(
+          task -> {
+            Thread thread = new Thread(task, "lorafleet-plan");
+            thread.setDaemon(true);
+            return thread;
+          });
 
   private final JobService service;
   private final ApiSettings settings;
@@ -175,6 +190,7 @@ public final class ApiServer {
                             concat(
                                 get(() -> answer(getJob(id), requestId)),
                                 delete(() -> answer(cancelJob(id), requestId)))))),
+        path("plan", () -> post(() -> withBody(requestId, body -> plan(body, requestId)))),
         pathPrefix(
             "workers",
             () ->
@@ -206,6 +222,27 @@ public final class ApiServer {
               }
               return errors(400, ((SubmitResult.Rejected) result).problems(), requestId);
             });
+  }
+
+  /**
+   * Plans a spec without queuing it; reading config.json and datasets blocks, so off-dispatcher.
+   */
+  private CompletionStage<HttpResponse> plan(byte[] body, String requestId) {
+    JobSpec spec;
+    try {
+      spec = parser.parse(body, "(request body)");
+    } catch (InvalidSpecException e) {
+      return CompletableFuture.completedFuture(errors(400, e.problems(), requestId));
+    }
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return json(200, PlanJson.toTree(PlanService.plan(spec, PlanService.Options.NONE)));
+          } catch (ModelConfigException e) {
+            throw invalid("model", e.getMessage());
+          }
+        },
+        PLAN_EXECUTOR);
   }
 
   private CompletionStage<HttpResponse> listJobs() {

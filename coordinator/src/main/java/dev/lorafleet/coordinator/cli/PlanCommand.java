@@ -5,6 +5,7 @@ import dev.lorafleet.common.plan.TrainingPlan;
 import dev.lorafleet.common.spec.JobSpec;
 import dev.lorafleet.common.spec.JobSpecParser;
 import dev.lorafleet.coordinator.plan.PlanService;
+import dev.lorafleet.coordinator.plan.ThroughputProbe;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,6 +53,13 @@ final class PlanCommand implements Callable<Integer> {
   Double tokensPerSecondPerGpu;
 
   @Option(
+      names = "--probe-steps",
+      paramLabel = "N",
+      defaultValue = "3",
+      description = "Timed steps of --probe, after one warm-up step (default: ${DEFAULT-VALUE}).")
+  int probeSteps;
+
+  @Option(
       names = "--tokens-per-epoch",
       paramLabel = "N",
       description = "Use this token count instead of tokenizing the datasets.")
@@ -69,6 +77,10 @@ final class PlanCommand implements Callable<Integer> {
       throw new ParameterException(
           spec.commandLine(), "--tokens-per-epoch must be positive, not " + tokensPerEpoch);
     }
+    if (probeSteps < 1) {
+      throw new ParameterException(
+          spec.commandLine(), "--probe-steps must be at least 1, not " + probeSteps);
+    }
     if (probe && tokensPerSecondPerGpu != null) {
       throw new ParameterException(
           spec.commandLine(), "give either --probe or --tokens-per-second-per-gpu, not both");
@@ -82,7 +94,16 @@ final class PlanCommand implements Callable<Integer> {
         new PlanService.Options(
             tokensPerSecondPerGpu, tokensPerSecondPerGpu == null ? null : "given", tokensPerEpoch);
     if (probe) {
-      options = Probe.measure(job, options, spec.commandLine().getErr());
+      PrintWriter err = spec.commandLine().getErr();
+      ThroughputProbe.Measurement m =
+          ThroughputProbe.measure(
+              job,
+              probeSteps,
+              line -> {
+                err.println(line);
+                err.flush();
+              });
+      options = new PlanService.Options(m.tokensPerSecond(), m.describe(), tokensPerEpoch);
     }
     TrainingPlan plan = PlanService.plan(job, options);
     PrintWriter out = spec.commandLine().getOut();

@@ -83,9 +83,7 @@ public final class CoordinatorNode implements AutoCloseable {
                           .dispatchers()
                           .lookup(DispatcherSelector.fromConfig("lorafleet.blocking-dispatcher"));
                   ActorRef<CoordinatorInbound> registry =
-                      context.spawn(
-                          WorkerRegistry.create(datasets, blocking, hello, settings.metrics()),
-                          "workers");
+                      context.spawn(WorkerRegistry.create(datasets, blocking, hello), "workers");
                   ActorRef<JobManager.Command> manager =
                       context.spawn(
                           JobManager.create(

@@ -135,7 +135,10 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private CoordinatorMetrics.Job jobMetrics;
   private long stepStartNanos;
   private long gatheredNanos;
+<<<<<<< HEAD
   private volatile long optimizerStartNanos; // set on the io thread as the optimizer starts
+=======
+>>>>>>> main
 
   private JobState state = JobState.QUEUED;
   private String error;
@@ -338,9 +341,13 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     for (String id : gone) {
       held.remove(id);
+<<<<<<< HEAD
       metrics.onWorkerLost();
       jobMetrics.onWorkersHeld(held.keySet());
+=======
+>>>>>>> main
       cost.release(id, clock.instant());
+      metrics.onWorkerLost();
       event("worker_left", Map.of("worker", id, "step", globalStep));
       getContext()
           .getLog()
@@ -350,6 +357,9 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
               jobId,
               globalStep,
               held.size());
+    }
+    if (jobMetrics != null && !gone.isEmpty()) {
+      jobMetrics.onWorkersHeld(held.keySet());
     }
     if (held.isEmpty() && !gone.isEmpty()) {
       return fail("every worker of the job left during step " + globalStep);
@@ -382,7 +392,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         .info(
             "Job {} takes {} worker(s): {}.", jobId, held.size(), String.join(", ", held.keySet()));
     event("workers_held", Map.of("workers", List.copyOf(held.keySet())));
-    JobAssignment assignment = new JobAssignment(jobId, specYaml(), trainRefs, evalRefs);
+    JobAssignment assignment =
+        new JobAssignment(jobId, specYaml(), settings.model().toString(), trainRefs, evalRefs);
     held.values().forEach(w -> w.tell(assignment));
   }
 
@@ -571,9 +582,13 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       Set<String> drop = missing.silent().isEmpty() ? missing.incomplete() : missing.silent();
       for (String id : drop) {
         if (held.remove(id) != null) {
+<<<<<<< HEAD
           metrics.onWorkerLost();
           jobMetrics.onWorkersHeld(held.keySet());
+=======
+>>>>>>> main
           cost.release(id, clock.instant());
+          metrics.onWorkerLost();
           event("worker_dropped", Map.of("worker", id, "step", globalStep));
           getContext()
               .getLog()
@@ -586,6 +601,9 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
                   globalStep,
                   held.size());
         }
+      }
+      if (jobMetrics != null) {
+        jobMetrics.onWorkersHeld(held.keySet());
       }
       if (held.isEmpty()) {
         return fail("no worker delivered step " + globalStep + " within " + timing.stepDeadline());
@@ -603,11 +621,15 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     getContext()
         .pipeToSelf(
             CompletableFuture.supplyAsync(
+<<<<<<< HEAD
                 () -> {
                   optimizerStartNanos = System.nanoTime();
                   return optimizer.apply(complete.sum(), complete.tokens(), step);
                 },
                 io),
+=======
+                () -> optimizer.apply(complete.sum(), complete.tokens(), step), io),
+>>>>>>> main
             (outcome, failure) ->
                 new StepApplied(step, outcome, complete.tokens(), complete.lossSum(), failure));
     epochSamples += samples;
@@ -647,11 +669,16 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     globalStep++;
     round = 0;
     long appliedNanos = System.nanoTime();
+<<<<<<< HEAD
     CoordinatorMetrics.Job broadcastMetrics = jobMetrics;
     exchange
         .broadcast(jobId, globalStep, optimizer.optimizer().params())
         .thenRun(
             () -> broadcastMetrics.onBroadcast(Duration.ofNanos(System.nanoTime() - appliedNanos)));
+=======
+    exchange.broadcast(jobId, globalStep, optimizer.optimizer().params());
+    long broadcastNanos = System.nanoTime();
+>>>>>>> main
     if (jobMetrics != null) {
       if (outcome.applied()) {
         JobStatus now = status();
@@ -925,6 +952,9 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     timers.cancel(EvalTimedOut.INSTANCE);
     Instant now = clock.instant();
     cost.releaseAll(now);
+    if (jobMetrics != null) {
+      jobMetrics.onWorkersHeld(List.of());
+    }
     for (WorkerHandle w : held.values()) {
       w.tell(new StopJob(jobId, terminal.name().toLowerCase(java.util.Locale.ROOT)));
     }
@@ -966,10 +996,17 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       error = error == null ? write : error + "; " + write;
     }
     setState(finalized.state());
+<<<<<<< HEAD
     jobMetrics.onWorkersHeld(List.of());
     if (finalized.writeError() == null && optimizer != null) {
       jobMetrics.onCheckpointWritten(
           globalStep, Duration.ofNanos(System.nanoTime() - persistStartNanos));
+=======
+    JobStatus status = status();
+    if (jobMetrics != null) {
+      // the final figure: workers held until the end (eval, last checkpoint) cost money too
+      jobMetrics.onCost(status.cost(), status.projectedCost());
+>>>>>>> main
     }
     JobStatus status = status();
     jobMetrics.onCost(status.cost(), status.projectedCost());
@@ -1055,6 +1092,12 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
 
   private Behavior<Command> onPostStop() {
     io.shutdown();
+    try {
+      // let a checkpoint or event line being written finish before the system goes
+      io.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     return this;
   }
 

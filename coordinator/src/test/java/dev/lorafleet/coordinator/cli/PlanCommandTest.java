@@ -6,8 +6,9 @@ import static org.assertj.core.api.Assertions.within;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lorafleet.common.model.ModelConfig;
-import dev.lorafleet.common.spec.JobSpec.OnBadRecord;
+import dev.lorafleet.common.spec.JobSpec;
 import dev.lorafleet.worker.data.DatasetTokenizer;
+import dev.lorafleet.worker.model.TinyModelWriter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -174,8 +175,10 @@ class PlanCommandTest {
   private static long[] datasetTokens() {
     try (DatasetTokenizer t = DatasetTokenizer.open(EXAMPLES.resolve("models/tiny-llama"), 128)) {
       return new long[] {
-        t.tokenize(EXAMPLES.resolve("data/tiny-train.jsonl"), OnBadRecord.FAIL, 0).tokenCount(),
-        t.tokenize(EXAMPLES.resolve("data/tiny-general.jsonl"), OnBadRecord.FAIL, 0).tokenCount()
+        t.tokenize(EXAMPLES.resolve("data/tiny-train.jsonl"), JobSpec.OnBadRecord.FAIL, 0)
+            .tokenCount(),
+        t.tokenize(EXAMPLES.resolve("data/tiny-general.jsonl"), JobSpec.OnBadRecord.FAIL, 0)
+            .tokenCount()
       };
     }
   }
@@ -219,6 +222,39 @@ class PlanCommandTest {
         """
             .formatted(model, dir.resolve("absent.jsonl"), r, 2 * r, micro, seqLen));
     return spec;
+  }
+
+  @Test
+  void probeMeasuresThroughputWithRealStepsAndPricesTheEpochWithIt() throws IOException {
+    Path model = dir.resolve("tiny-with-weights");
+    new TinyModelWriter().optVocabSize(512).optHiddenSize(32).optIntermediateSize(64).write(model);
+    for (String file : List.of("tokenizer.json", "tokenizer_config.json")) {
+      Files.copy(EXAMPLES.resolve("models/tiny-llama").resolve(file), model.resolve(file));
+    }
+    Path spec = dir.resolve("probe.yaml");
+    Files.writeString(
+        spec,
+        Files.readString(EXAMPLES.resolve("tiny-cpu.yaml"))
+            .replace("model: models/tiny-llama", "model: " + model)
+            .replace("data/", EXAMPLES + "/data/"));
+
+    Run run = run("plan", spec.toString(), "--json", "--probe", "--probe-steps", "2");
+    assertThat(run.code()).as(run.err()).isZero();
+    assertThat(run.err()).contains("probe: warm-up step 0").contains("probe: timed step 2");
+    JsonNode plan = run.json();
+    double perGpu = plan.get("tokensPerSecondPerGpu").asDouble();
+    assertThat(perGpu).isPositive();
+    // 2 workers × 1 GPU
+    assertThat(plan.get("secondsPerEpoch").asDouble())
+        .isCloseTo(plan.get("tokensPerEpoch").asLong() / (2 * perGpu), within(1e-6));
+    assertThat(plan.get("totalCost").asDouble()).isPositive();
+    assertThat(plan.get("assumptions").toString())
+        .contains("measured on this machine: 2 steps of 8 samples (micro-batch 4");
+
+    Run noWeights = run("plan", EXAMPLES.resolve("tiny-cpu.yaml").toString(), "--probe");
+    assertThat(noWeights.code()).isEqualTo(1);
+    assertThat(noWeights.err())
+        .contains("--probe trains a few real steps and needs the model's weights");
   }
 
   @Test

@@ -13,8 +13,8 @@ import java.util.List;
  * towards its own target with a quadratic loss (weighted by its "token" count), so gradients are
  * exact, training lowers the loss, and the sum over any split of a batch is the same.
  */
-final class TestingQuadraticCompute implements JobCompute {
-  static final int LENGTH = 4;
+public final class TestingQuadraticCompute implements JobCompute {
+  public static final int LENGTH = 4;
 
   private final int[] trainCounts;
   private final int[] evalCounts;
@@ -25,9 +25,9 @@ final class TestingQuadraticCompute implements JobCompute {
   }
 
   /** Counts the lines of the (downloaded) datasets, so the transfer is part of the test. */
-  static JobComputeFactory factory() {
-    return (spec, train, eval, devices) -> {
-      if (spec.contains("model: /missing")) {
+  public static JobComputeFactory factory() {
+    return (spec, model, train, eval, devices) -> {
+      if (model.toString().equals("/missing")) {
         throw new IOException("base model not found at /missing/config.json");
       }
       return new TestingQuadraticCompute(lines(train), lines(eval));

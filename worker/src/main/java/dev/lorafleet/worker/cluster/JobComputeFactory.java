@@ -8,11 +8,13 @@ import java.util.List;
 public interface JobComputeFactory {
   /**
    * @param specYaml the job spec as accepted by the coordinator
+   * @param modelDir the base model directory on this node
    * @param trainFiles local copies of the training datasets, in spec order
    * @param evalFiles local copies of the eval sets, in spec order
    * @param deviceCount devices this worker trains on
    * @throws Exception with a message naming node and path when the model or a dataset is unusable
    */
-  JobCompute open(String specYaml, List<Path> trainFiles, List<Path> evalFiles, int deviceCount)
+  JobCompute open(
+      String specYaml, Path modelDir, List<Path> trainFiles, List<Path> evalFiles, int deviceCount)
       throws Exception;
 }

@@ -354,7 +354,11 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
                     long started = System.nanoTime();
                     JobCompute opened =
                         computeFactory.open(
-                            assignment.specYaml(), train, eval, settings.deviceCount());
+                            assignment.specYaml(),
+                            Path.of(assignment.modelPath()),
+                            train,
+                            eval,
+                            settings.deviceCount());
                     metrics.onModelLoaded(Duration.ofNanos(System.nanoTime() - started));
                     return opened;
                   } catch (RuntimeException e) {
