@@ -135,10 +135,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private CoordinatorMetrics.Job jobMetrics;
   private long stepStartNanos;
   private long gatheredNanos;
-<<<<<<< HEAD
   private volatile long optimizerStartNanos; // set on the io thread as the optimizer starts
-=======
->>>>>>> main
 
   private JobState state = JobState.QUEUED;
   private String error;
@@ -341,11 +338,6 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     for (String id : gone) {
       held.remove(id);
-<<<<<<< HEAD
-      metrics.onWorkerLost();
-      jobMetrics.onWorkersHeld(held.keySet());
-=======
->>>>>>> main
       cost.release(id, clock.instant());
       metrics.onWorkerLost();
       event("worker_left", Map.of("worker", id, "step", globalStep));
@@ -582,11 +574,6 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       Set<String> drop = missing.silent().isEmpty() ? missing.incomplete() : missing.silent();
       for (String id : drop) {
         if (held.remove(id) != null) {
-<<<<<<< HEAD
-          metrics.onWorkerLost();
-          jobMetrics.onWorkersHeld(held.keySet());
-=======
->>>>>>> main
           cost.release(id, clock.instant());
           metrics.onWorkerLost();
           event("worker_dropped", Map.of("worker", id, "step", globalStep));
@@ -621,15 +608,11 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     getContext()
         .pipeToSelf(
             CompletableFuture.supplyAsync(
-<<<<<<< HEAD
                 () -> {
                   optimizerStartNanos = System.nanoTime();
                   return optimizer.apply(complete.sum(), complete.tokens(), step);
                 },
                 io),
-=======
-                () -> optimizer.apply(complete.sum(), complete.tokens(), step), io),
->>>>>>> main
             (outcome, failure) ->
                 new StepApplied(step, outcome, complete.tokens(), complete.lossSum(), failure));
     epochSamples += samples;
@@ -669,16 +652,11 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     globalStep++;
     round = 0;
     long appliedNanos = System.nanoTime();
-<<<<<<< HEAD
     CoordinatorMetrics.Job broadcastMetrics = jobMetrics;
     exchange
         .broadcast(jobId, globalStep, optimizer.optimizer().params())
         .thenRun(
             () -> broadcastMetrics.onBroadcast(Duration.ofNanos(System.nanoTime() - appliedNanos)));
-=======
-    exchange.broadcast(jobId, globalStep, optimizer.optimizer().params());
-    long broadcastNanos = System.nanoTime();
->>>>>>> main
     if (jobMetrics != null) {
       if (outcome.applied()) {
         JobStatus now = status();
@@ -947,8 +925,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       return;
     }
     finalizing = true;
-    persistStartNanos = System.nanoTime(); // the final checkpoint's write time
     busy = true;
+    persistStartNanos = System.nanoTime(); // the final checkpoint's write time
     timers.cancel(EvalTimedOut.INSTANCE);
     Instant now = clock.instant();
     cost.releaseAll(now);
@@ -996,20 +974,15 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       error = error == null ? write : error + "; " + write;
     }
     setState(finalized.state());
-<<<<<<< HEAD
-    jobMetrics.onWorkersHeld(List.of());
-    if (finalized.writeError() == null && optimizer != null) {
-      jobMetrics.onCheckpointWritten(
-          globalStep, Duration.ofNanos(System.nanoTime() - persistStartNanos));
-=======
     JobStatus status = status();
     if (jobMetrics != null) {
       // the final figure: workers held until the end (eval, last checkpoint) cost money too
       jobMetrics.onCost(status.cost(), status.projectedCost());
->>>>>>> main
+      if (finalized.writeError() == null && optimizer != null) {
+        jobMetrics.onCheckpointWritten(
+            globalStep, Duration.ofNanos(System.nanoTime() - persistStartNanos));
+      }
     }
-    JobStatus status = status();
-    jobMetrics.onCost(status.cost(), status.projectedCost());
     Map<String, Object> fields = new LinkedHashMap<>();
     fields.put("state", finalized.state().name());
     fields.put("totalCost", status.cost());

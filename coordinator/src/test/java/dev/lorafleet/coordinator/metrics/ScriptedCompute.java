@@ -51,7 +51,8 @@ final class ScriptedCompute implements JobCompute {
   }
 
   static JobComputeFactory factory(Gate gate) {
-    return (spec, train, eval, devices) -> new ScriptedCompute(lines(train), lines(eval), gate);
+    return (spec, model, train, eval, devices) ->
+        new ScriptedCompute(lines(train), lines(eval), gate);
   }
 
   private static int[] lines(List<Path> files) {
