@@ -21,7 +21,12 @@ import picocli.CommandLine.Option;
 @Command(
     name = "coordinator",
     mixinStandardHelpOptions = true,
-    description = "Run the coordinator: HTTP API, cluster seed, Aeron, metrics.")
+    defaultValueProvider = ConfigFileDefaults.class,
+    description = {
+      "Run the coordinator: HTTP API, cluster seed, Aeron, metrics.",
+      "Each option also comes from the environment (--http-port: LORAFLEET_HTTP_PORT) or from"
+          + " the properties file named by LORAFLEET_CONFIG (http-port=8080); a flag wins."
+    })
 final class CoordinatorCommand implements Callable<Integer> {
   @Option(
       names = "--http-port",
