@@ -35,9 +35,13 @@ public final class LocalWorkers implements AutoCloseable {
     LocalWorkers workers = new LocalWorkers();
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> jvmFlags = new ArrayList<>();
+    // Agrona (Aeron, Pekko Artery) needs this; a jar started with -jar gets it from its manifest,
+    // which a worker started with -cp does not read
+    jvmFlags.add("--add-exports");
+    jvmFlags.add("java.base/jdk.internal.misc=ALL-UNNAMED");
     for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
       // keep the module opens the data plane needs; drop debug agents and the like
-      if (arg.startsWith("--add-") || arg.startsWith("-Dlorafleet.")) {
+      if ((arg.startsWith("--add-") || arg.startsWith("-Dlorafleet.")) && !jvmFlags.contains(arg)) {
         jvmFlags.add(arg);
       }
     }
