@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 
 /**
  * Worker processes on this machine, started with the same {@code java} and class path as this one,
@@ -30,6 +31,18 @@ public final class LocalWorkers implements AutoCloseable {
       Path logDir,
       Path cacheDir,
       List<String> extraArgs)
+      throws IOException {
+    return start(count, clusterPort, mainClass, logDir, cacheDir, i -> extraArgs);
+  }
+
+  /** The same, with arguments of each worker's own (e.g. its metrics port) by index. */
+  public static LocalWorkers start(
+      int count,
+      int clusterPort,
+      String mainClass,
+      Path logDir,
+      Path cacheDir,
+      IntFunction<List<String>> extraArgs)
       throws IOException {
     Files.createDirectories(logDir);
     LocalWorkers workers = new LocalWorkers();
@@ -69,7 +82,7 @@ public final class LocalWorkers implements AutoCloseable {
         command.add("local-" + i);
         command.add("--cache-dir");
         command.add(cacheDir.resolve("worker-" + i).toString());
-        command.addAll(extraArgs);
+        command.addAll(extraArgs.apply(i));
         Path log = logDir.resolve("worker-" + i + ".log");
         ProcessBuilder builder = new ProcessBuilder(command);
         builder.environment().putIfAbsent("OMP_NUM_THREADS", Integer.toString(threads));
