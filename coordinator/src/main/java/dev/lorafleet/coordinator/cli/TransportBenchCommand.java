@@ -3,6 +3,7 @@ package dev.lorafleet.coordinator.cli;
 import dev.lorafleet.common.transport.CoordinatorDataPlane;
 import dev.lorafleet.common.transport.DataPlaneConfig;
 import dev.lorafleet.common.transport.DataPlaneConfig.Transport;
+import dev.lorafleet.common.transport.DataPlaneDriver;
 import dev.lorafleet.common.transport.GatherResult;
 import dev.lorafleet.common.transport.GradientReducer;
 import dev.lorafleet.common.transport.ReducedGradient;
@@ -447,6 +448,7 @@ final class TransportBenchCommand implements Callable<Integer> {
         command.add(java);
         command.add("-Xmx" + senderHeap);
         command.add("-XX:+UseSerialGC");
+        command.add("-Dlorafleet.dataplane.maxParkNanos=" + DataPlaneDriver.MAX_PARK_NANOS);
         command.add("--add-exports");
         command.add("java.base/jdk.internal.misc=ALL-UNNAMED");
         command.add("-cp");
