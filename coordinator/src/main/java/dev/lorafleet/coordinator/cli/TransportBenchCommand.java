@@ -549,11 +549,16 @@ final class TransportBenchCommand implements Callable<Integer> {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws IOException {
       tellAll("EXIT");
       for (Process process : processes) {
-        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        try {
+          if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+          }
+        } catch (InterruptedException e) {
           process.destroyForcibly();
+          Thread.currentThread().interrupt();
         }
       }
     }
@@ -620,7 +625,7 @@ final class TransportBenchCommand implements Callable<Integer> {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws IOException {
       try {
         super.close();
         if (showCounters) {
@@ -768,7 +773,7 @@ final class TransportBenchCommand implements Callable<Integer> {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws IOException {
       try {
         super.close();
       } finally {
