@@ -68,5 +68,7 @@ public final class KryoRegistrar {
           StepFailed.class,
           EvalAssignment.class,
           EvalResult.class,
-          StopJob.class);
+          StopJob.class,
+          CoordinatorHello.class,
+          InitialAdapterRequest.class);
 }

@@ -32,11 +32,12 @@ class KryoRegistrarTest {
         new JobAssignment(
             "job-1",
             "name: x\n",
+            "/models/tiny",
             List.of(new DatasetRef("a.jsonl", "ab12", 10), new DatasetRef("b.jsonl", "cd34", 20)),
             List.of());
     assertThat(read(write(assignment))).isEqualTo(assignment);
 
-    StepAssignment step = new StepAssignment("job-1", 7, 3, new int[] {5, 1, 9}, 42L);
+    StepAssignment step = new StepAssignment("job-1", 7, 1, 3, new int[] {5, 1, 9}, 42L);
     StepAssignment back = (StepAssignment) read(write(step));
     assertThat(back.exampleIndices()).containsExactly(5, 1, 9);
     assertThat(back.step()).isEqualTo(7);

@@ -1,16 +1,115 @@
 package dev.lorafleet.coordinator.cli;
 
+import dev.lorafleet.common.transport.CoordinatorDataPlane;
+import dev.lorafleet.common.transport.DataPlaneConfig;
+import dev.lorafleet.coordinator.api.ApiServer;
+import dev.lorafleet.coordinator.api.ApiSettings;
+import dev.lorafleet.coordinator.api.TokenFile;
+import dev.lorafleet.coordinator.cluster.CoordinatorNode;
+import dev.lorafleet.coordinator.cluster.DataPlaneExchange;
+import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
+import dev.lorafleet.worker.metrics.MetricsServer;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-/** Placeholder until issue #4 lands: refuses to run rather than pretend. */
+/** Runs the coordinator: cluster seed, data plane, job manager, HTTP API and metrics. */
 @Command(
     name = "coordinator",
     mixinStandardHelpOptions = true,
     description = "Run the coordinator: HTTP API, cluster seed, Aeron, metrics.")
 final class CoordinatorCommand implements Callable<Integer> {
+  @Option(
+      names = "--http-port",
+      defaultValue = "${env:LORAFLEET_HTTP_PORT:-8080}",
+      description = "Port of the HTTP API (default ${DEFAULT-VALUE}).")
+  int httpPort;
+
+  @Option(
+      names = "--metrics-port",
+      defaultValue = "${env:LORAFLEET_METRICS_PORT:-9400}",
+      description = "Port for Prometheus metrics at /metrics (default ${DEFAULT-VALUE}).")
+  int metricsPort;
+
+  @Option(
+      names = "--data-dir",
+      defaultValue = "${env:LORAFLEET_DATA_DIR:-lorafleet-data}",
+      description = "Where jobs, checkpoints and reports are kept (default ${DEFAULT-VALUE}).")
+  Path dataDir;
+
+  @Option(
+      names = "--token-file",
+      defaultValue = "${env:LORAFLEET_TOKEN_FILE}",
+      description = "File holding the bearer token every /api call must carry.")
+  Path tokenFile;
+
+  @Option(
+      names = "--host",
+      defaultValue = "${env:LORAFLEET_HOST:-127.0.0.1}",
+      description =
+          "Address workers reach this coordinator at: cluster and data plane (default"
+              + " ${DEFAULT-VALUE}).")
+  String host;
+
+  @Option(
+      names = "--cluster-port",
+      defaultValue = "${env:LORAFLEET_CLUSTER_PORT:-25520}",
+      description = "Port of the Pekko cluster that workers join (default ${DEFAULT-VALUE}).")
+  int clusterPort;
+
   @Override
-  public Integer call() {
-    throw new UnsupportedOperationException("'coordinator' is not built yet (issue #4)");
+  public Integer call() throws Exception {
+    // an unreadable token file stops the start: never run open by accident
+    String token = tokenFile == null ? null : TokenFile.load(tokenFile);
+    PrometheusRegistry registry = new PrometheusRegistry();
+    CoordinatorMetrics metrics = new CoordinatorMetrics(registry, Clock.systemUTC());
+    CoordinatorDataPlane plane =
+        CoordinatorDataPlane.open(DataPlaneConfig.defaults().withHost(host));
+    metrics.registerDataPlane(plane::counters, dev.lorafleet.common.wire.WireDtype.FP32);
+    DataPlaneExchange exchange = new DataPlaneExchange(plane);
+    CoordinatorNode.Settings defaults =
+        CoordinatorNode.Settings.defaults(host, clusterPort, dataDir.toAbsolutePath());
+    CoordinatorNode node =
+        CoordinatorNode.start(
+            new CoordinatorNode.Settings(
+                defaults.host(),
+                defaults.clusterPort(),
+                defaults.dataDir(),
+                defaults.specBaseDir(),
+                defaults.timing(),
+                defaults.formats(),
+                defaults.scaler(),
+                metrics),
+            exchange,
+            exchange);
+    MetricsServer metricsServer = MetricsServer.start("0.0.0.0", metricsPort, registry);
+    ApiSettings api = ApiSettings.of("0.0.0.0", httpPort);
+    if (token != null) {
+      api = api.withBearerToken(token);
+    }
+    ApiServer.start(node.system(), node.service(), api)
+        .toCompletableFuture()
+        .get(30, TimeUnit.SECONDS);
+    org.slf4j.LoggerFactory.getLogger(CoordinatorCommand.class)
+        .info(
+            "Coordinator ready: workers join with 'lorafleet worker --coordinator {}:{}'; jobs and"
+                + " checkpoints under {}.",
+            host,
+            clusterPort,
+            dataDir.toAbsolutePath());
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  metricsServer.close();
+                  node.close();
+                },
+                "lorafleet-shutdown"));
+    node.system().getWhenTerminated().toCompletableFuture().join();
+    return 0;
   }
 }

@@ -33,6 +33,7 @@ public final class Main implements Runnable {
 
   /** Runs the command line and returns its exit code (tests call this instead of main). */
   public static int execute(String... args) {
+    keepDjlLocal();
     CommandLine cli = new CommandLine(new Main());
     cli.setParameterExceptionHandler(Main::oneLineUsageError);
     cli.setExecutionExceptionHandler(
@@ -41,6 +42,19 @@ public final class Main implements Runnable {
           return 1;
         });
     return cli.execute(args);
+  }
+
+  /**
+   * DJL otherwise probes the EC2 metadata address for usage tracking and may try to download native
+   * libraries; lorafleet runs offline with the native library from the class path.
+   */
+  static void keepDjlLocal() {
+    if (System.getProperty("OPT_OUT_TRACKING") == null) {
+      System.setProperty("OPT_OUT_TRACKING", "true");
+    }
+    if (System.getProperty("ai.djl.offline") == null) {
+      System.setProperty("ai.djl.offline", "true");
+    }
   }
 
   @Override

@@ -7,7 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Writes the three vectors as raw big-endian floats; can be told to fail half way. */
-final class TestingRawFormat implements CheckpointFormat {
+public final class TestingRawFormat implements CheckpointFormat {
   boolean failAfterFirstFile;
 
   @Override

@@ -3,6 +3,7 @@ package dev.lorafleet.worker.data;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.CharSpan;
+import dev.lorafleet.common.spec.JobSpec.OnBadRecord;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -19,7 +20,7 @@ import java.util.Map;
  *
  * <pre>{@code
  * try (DatasetTokenizer t = DatasetTokenizer.open(modelDir, 2048)) {
- *   TokenizedDataset train = t.tokenize(trainJsonl, BadRecordPolicy.FAIL, 0);
+ *   TokenizedDataset train = t.tokenize(trainJsonl, OnBadRecord.FAIL, 0);
  * }
  * }</pre>
  *
@@ -53,24 +54,34 @@ public final class DatasetTokenizer implements AutoCloseable {
    *     template cannot be read
    */
   public static DatasetTokenizer open(Path modelDir, int maxSeqLen) {
+    return open(modelDir, maxSeqLen, Map.of());
+  }
+
+  /**
+   * Like {@link #open(Path, int)}, with extra variables for the chat template, as keyword arguments
+   * to {@code apply_chat_template} would be (for example {@code enable_thinking}).
+   */
+  public static DatasetTokenizer open(
+      Path modelDir, int maxSeqLen, Map<String, ?> chatTemplateVariables) {
     if (maxSeqLen < 2) {
       throw new IllegalArgumentException("maxSeqLen must be at least 2, not " + maxSeqLen);
     }
     TokenizerSettings settings = TokenizerSettings.read(modelDir);
-    PromptFormatter formatter = formatterFor(settings);
+    PromptFormatter formatter = formatterFor(settings, chatTemplateVariables);
     Path file = modelDir.resolve("tokenizer.json");
     return new DatasetTokenizer(file, loadTokenizer(file), formatter, settings, maxSeqLen);
   }
 
   /** The model's chat template when it has one, else the documented default format. */
-  static PromptFormatter formatterFor(TokenizerSettings settings) {
+  static PromptFormatter formatterFor(TokenizerSettings settings, Map<String, ?> variables) {
     if (settings.chatTemplate() == null) {
       return new DefaultFormatter(settings.bosToken(), settings.eosToken());
     }
-    throw new DatasetException(
-        settings.chatTemplateSource()
-            + ": chat templates are not supported yet; remove chat_template to use the default"
-            + " format");
+    ChatTemplate template =
+        JinjaChatTemplate.parse(
+            settings.chatTemplate(), settings.chatTemplateSource(), settings, variables);
+    return new ChatTemplateFormatter(
+        template, "the model's chat template from " + settings.chatTemplateSource());
   }
 
   private static HuggingFaceTokenizer loadTokenizer(Path file) {
@@ -101,10 +112,10 @@ public final class DatasetTokenizer implements AutoCloseable {
    *
    * @param firstIndex the global index of the file's first example (see {@link
    *     TokenizedExample#index()})
-   * @throws BadRecordException for the first bad line under {@link BadRecordPolicy#FAIL}
+   * @throws BadRecordException for the first bad line under {@link OnBadRecord#FAIL}
    * @throws DatasetException when the file cannot be read, is empty or has no usable record
    */
-  public TokenizedDataset tokenize(Path jsonl, BadRecordPolicy policy, int firstIndex) {
+  public TokenizedDataset tokenize(Path jsonl, OnBadRecord policy, int firstIndex) {
     List<TokenizedExample> examples = new ArrayList<>();
     List<String> reasons = new ArrayList<>();
     int skipped = 0;
@@ -133,7 +144,7 @@ public final class DatasetTokenizer implements AutoCloseable {
         }
         if (reason != null) {
           BadRecordException bad = new BadRecordException(jsonl, line.number(), reason);
-          if (policy == BadRecordPolicy.FAIL) {
+          if (policy == OnBadRecord.FAIL) {
             throw bad;
           }
           skipped++;

@@ -1,6 +1,8 @@
 package dev.lorafleet.worker.data;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.io.JsonEOFException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -31,6 +33,11 @@ final class RecordParser {
     JsonNode node;
     try {
       node = json.readTree(line);
+    } catch (StreamConstraintsException e) {
+      throw new Invalid(
+          "not valid JSON: the record exceeds the parser's limits (nesting depth "
+              + StreamReadConstraints.DEFAULT_MAX_DEPTH
+              + ", number or string length)");
     } catch (JsonEOFException e) {
       throw new Invalid("not valid JSON: the line ends inside a value (is the record cut short?)");
     } catch (JsonProcessingException e) {

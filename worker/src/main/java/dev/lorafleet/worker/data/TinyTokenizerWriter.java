@@ -45,9 +45,9 @@ public final class TinyTokenizerWriter {
   private final int vocabSize;
   private final boolean withChatTemplate;
 
-  /** The demo's tokenizer: 512 tokens, without a chat template (the default format applies). */
+  /** The demo's tokenizer: 512 tokens and {@link #CHAT_TEMPLATE}. */
   public TinyTokenizerWriter() {
-    this(DEFAULT_VOCAB_SIZE, false);
+    this(DEFAULT_VOCAB_SIZE, true);
   }
 
   /**

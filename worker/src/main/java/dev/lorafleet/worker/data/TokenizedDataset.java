@@ -1,5 +1,6 @@
 package dev.lorafleet.worker.data;
 
+import dev.lorafleet.common.spec.JobSpec.OnBadRecord;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -11,7 +12,7 @@ import java.util.List;
  *     DatasetTokenizer#tokenize}
  * @param truncatedCount examples cut at {@code maxSeqLen}
  * @param noLossCount examples left without any loss token (their response was cut off entirely)
- * @param skippedCount records skipped under {@link BadRecordPolicy#SKIP}
+ * @param skippedCount records skipped under {@link OnBadRecord#SKIP}
  * @param skippedReasons the first few skipped records as {@code file:line: reason}
  * @param tokenCount all tokens of all examples
  */

@@ -3,6 +3,7 @@ package dev.lorafleet.worker.data;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.lorafleet.common.spec.JobSpec.OnBadRecord;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** The dataset path with the built-in default format (a model directory without chat template). */
 class DatasetTokenizerTest {
   @TempDir static Path modelDir;
   @TempDir Path tmp;
@@ -22,8 +24,9 @@ class DatasetTokenizerTest {
 
   @BeforeAll
   static void writeTinyTokenizer() throws IOException {
-    new TinyTokenizerWriter().write(modelDir);
+    new TinyTokenizerWriter(TinyTokenizerWriter.DEFAULT_VOCAB_SIZE, false).write(modelDir);
     tokenizer = DatasetTokenizer.open(modelDir, 256);
+    assertThat(tokenizer.describeFormat()).contains("default template");
   }
 
   @AfterAll
@@ -50,7 +53,7 @@ class DatasetTokenizerTest {
             jsonl(
                 "{\"instruction\":\"Reverse the order of the words.\",\"input\":\"red fox\","
                     + "\"output\":\"fox red\"}"),
-            BadRecordPolicy.FAIL,
+            OnBadRecord.FAIL,
             7);
 
     TokenizedExample e = ds.examples().get(0);
@@ -76,7 +79,7 @@ class DatasetTokenizerTest {
   void rendersBosExactlyOnce() throws IOException {
     TokenizedExample e =
         tokenizer
-            .tokenize(jsonl("{\"instruction\":\"hi\",\"output\":\"yo\"}"), BadRecordPolicy.FAIL, 0)
+            .tokenize(jsonl("{\"instruction\":\"hi\",\"output\":\"yo\"}"), OnBadRecord.FAIL, 0)
             .examples()
             .get(0);
     int bos = tokenizer.encode(TinyTokenizerWriter.BOS)[0];
@@ -95,7 +98,7 @@ class DatasetTokenizerTest {
                         + "{\"role\":\"assistant\",\"content\":\"cat red\"},"
                         + "{\"role\":\"user\",\"content\":\"blue dog\"},"
                         + "{\"role\":\"assistant\",\"content\":\"dog blue\"}]}"),
-                BadRecordPolicy.FAIL,
+                OnBadRecord.FAIL,
                 0)
             .examples()
             .get(0);
@@ -108,7 +111,7 @@ class DatasetTokenizerTest {
         tokenizer
             .tokenize(
                 jsonl("{\"instruction\":\"smile 😀 please\",\"output\":\"😀 wörld ✓\"}"),
-                BadRecordPolicy.FAIL,
+                OnBadRecord.FAIL,
                 0)
             .examples()
             .get(0);
@@ -123,7 +126,7 @@ class DatasetTokenizerTest {
             "{\"instruction\":\"a\",\"output\":\"" + longOutput + "\"}",
             "{\"instruction\":\"b\",\"output\":\"short\"}");
     try (DatasetTokenizer small = DatasetTokenizer.open(modelDir, 64)) {
-      TokenizedDataset ds = small.tokenize(f, BadRecordPolicy.FAIL, 0);
+      TokenizedDataset ds = small.tokenize(f, OnBadRecord.FAIL, 0);
       assertThat(ds.truncatedCount()).isEqualTo(1);
       assertThat(ds.examples().get(0).inputIds()).hasSize(64);
       assertThat(ds.examples().get(0).lossTokens()).isPositive();
@@ -136,7 +139,7 @@ class DatasetTokenizerTest {
   void countsExamplesWhoseResponseWasCutOffEntirely() throws IOException {
     Path f = jsonl("{\"instruction\":\"" + "red ".repeat(100) + "\",\"output\":\"fox\"}");
     try (DatasetTokenizer small = DatasetTokenizer.open(modelDir, 16)) {
-      TokenizedDataset ds = small.tokenize(f, BadRecordPolicy.FAIL, 0);
+      TokenizedDataset ds = small.tokenize(f, OnBadRecord.FAIL, 0);
       assertThat(ds.noLossCount()).isEqualTo(1);
       assertThat(ds.examples().get(0).labels()).containsOnly(TokenizedExample.IGNORE_INDEX);
     }
@@ -176,7 +179,7 @@ class DatasetTokenizerTest {
             "[1,2]",
             "{\"instruction\":\"c\",\"output\":\"d\"}",
             "{\"instruction\":\"e\"}");
-    TokenizedDataset ds = tokenizer.tokenize(f, BadRecordPolicy.SKIP, 100);
+    TokenizedDataset ds = tokenizer.tokenize(f, OnBadRecord.SKIP, 100);
     assertThat(ds.size()).isEqualTo(2);
     assertThat(ds.examples()).extracting(TokenizedExample::index).containsExactly(100, 101);
     assertThat(ds.skippedCount()).isEqualTo(3);
@@ -190,7 +193,7 @@ class DatasetTokenizerTest {
   @Test
   void failsOnTheFirstBadRecordWithFileAndLine() throws IOException {
     Path f = jsonl("{\"instruction\":\"a\",\"output\":\"b\"}", "{\"instruction\":\"secret\"}");
-    assertThatThrownBy(() -> tokenizer.tokenize(f, BadRecordPolicy.FAIL, 0))
+    assertThatThrownBy(() -> tokenizer.tokenize(f, OnBadRecord.FAIL, 0))
         .isInstanceOf(BadRecordException.class)
         .hasMessage(f + ":2: field 'output' is missing")
         .hasMessageNotContaining("secret");
@@ -200,7 +203,7 @@ class DatasetTokenizerTest {
   void refusesAnEmptyDataset() throws IOException {
     Path f = tmp.resolve("empty.jsonl");
     Files.writeString(f, "");
-    assertThatThrownBy(() -> tokenizer.tokenize(f, BadRecordPolicy.SKIP, 0))
+    assertThatThrownBy(() -> tokenizer.tokenize(f, OnBadRecord.SKIP, 0))
         .isInstanceOf(DatasetException.class)
         .hasMessage(f + ": the dataset is empty (no records)");
   }
@@ -208,7 +211,7 @@ class DatasetTokenizerTest {
   @Test
   void refusesADatasetWhoseRecordsAreAllBad() throws IOException {
     Path f = jsonl("nope", "{}");
-    assertThatThrownBy(() -> tokenizer.tokenize(f, BadRecordPolicy.SKIP, 0))
+    assertThatThrownBy(() -> tokenizer.tokenize(f, OnBadRecord.SKIP, 0))
         .isInstanceOf(DatasetException.class)
         .hasMessageStartingWith(f + ": no usable records, all 2 were bad (first: " + f + ":1: ");
   }
@@ -216,7 +219,7 @@ class DatasetTokenizerTest {
   @Test
   void namesTheMissingDatasetFile() {
     Path f = tmp.resolve("absent.jsonl");
-    assertThatThrownBy(() -> tokenizer.tokenize(f, BadRecordPolicy.FAIL, 0))
+    assertThatThrownBy(() -> tokenizer.tokenize(f, OnBadRecord.FAIL, 0))
         .isInstanceOf(DatasetException.class)
         .hasMessage(f + ": dataset file not found");
   }
@@ -239,8 +242,8 @@ class DatasetTokenizerTest {
   @Test
   void tokenizesTheDemoData() throws IOException {
     DemoDataWriter.DemoDataset files = new DemoDataWriter().write(tmp.resolve("demo"));
-    TokenizedDataset train = tokenizer.tokenize(files.train(), BadRecordPolicy.FAIL, 0);
-    TokenizedDataset eval = tokenizer.tokenize(files.eval(), BadRecordPolicy.FAIL, 0);
+    TokenizedDataset train = tokenizer.tokenize(files.train(), OnBadRecord.FAIL, 0);
+    TokenizedDataset eval = tokenizer.tokenize(files.eval(), OnBadRecord.FAIL, 0);
     assertThat(train.size()).isEqualTo(384);
     assertThat(eval.size()).isEqualTo(64);
     assertThat(train.truncatedCount()).isZero();

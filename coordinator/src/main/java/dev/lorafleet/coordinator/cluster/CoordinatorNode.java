@@ -1,0 +1,145 @@
+package dev.lorafleet.coordinator.cluster;
+
+import dev.lorafleet.common.protocol.CoordinatorHello;
+import dev.lorafleet.common.spec.PathPolicy;
+import dev.lorafleet.common.spec.SpecPreflight;
+import dev.lorafleet.coordinator.api.ScaleView;
+import dev.lorafleet.coordinator.checkpoint.PeftCheckpointFormat;
+import dev.lorafleet.coordinator.job.ActorJobService;
+import dev.lorafleet.coordinator.job.CheckpointFormatFactory;
+import dev.lorafleet.coordinator.job.GradientExchange;
+import dev.lorafleet.coordinator.job.JobManager;
+import dev.lorafleet.coordinator.job.JobRunner;
+import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
+import dev.lorafleet.worker.cluster.ClusterConfig;
+import dev.lorafleet.worker.cluster.CoordinatorInbound;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.IntFunction;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * A running coordinator: the cluster seed's actor system with the worker registry and the job
+ * manager, the data plane, and the {@link ActorJobService} the HTTP API and {@code run} use.
+ */
+public final class CoordinatorNode implements AutoCloseable {
+
+  /** Where and how the coordinator runs. */
+  public record Settings(
+      String host,
+      int clusterPort,
+      Path dataDir,
+      Path specBaseDir,
+      JobRunner.Timing timing,
+      CheckpointFormatFactory formats,
+      IntFunction<CompletionStage<ScaleView>> scaler,
+      CoordinatorMetrics metrics) {
+
+    public static Settings defaults(String host, int clusterPort, Path dataDir) {
+      return new Settings(
+          host,
+          clusterPort,
+          dataDir,
+          Path.of("").toAbsolutePath(),
+          JobRunner.Timing.defaults(),
+          PeftCheckpointFormat.factory(),
+          null,
+          CoordinatorMetrics.create());
+    }
+  }
+
+  private record Refs(
+      ActorRef<CoordinatorInbound> registry, ActorRef<JobManager.Command> manager) {}
+
+  private final ActorSystem<Void> system;
+  private final ActorJobService service;
+  private final AutoCloseable exchangeCloser;
+
+  private CoordinatorNode(ActorSystem<Void> system, ActorJobService service, AutoCloseable closer) {
+    this.system = system;
+    this.service = service;
+    this.exchangeCloser = closer;
+  }
+
+  /** Starts the coordinator with a data plane ({@code exchange}) already open. */
+  public static CoordinatorNode start(
+      Settings settings, GradientExchange exchange, AutoCloseable exchangeCloser) {
+    CompletableFuture<Refs> refs = new CompletableFuture<>();
+    DatasetStore datasets = new DatasetStore();
+    CoordinatorHello hello = new CoordinatorHello(exchange.endpoints(), System.nanoTime());
+    ActorSystem<Void> system =
+        ActorSystem.create(
+            Behaviors.setup(
+                context -> {
+                  Executor blocking =
+                      context
+                          .getSystem()
+                          .dispatchers()
+                          .lookup(DispatcherSelector.fromConfig("lorafleet.blocking-dispatcher"));
+                  ActorRef<CoordinatorInbound> registry =
+                      context.spawn(WorkerRegistry.create(datasets, blocking, hello), "workers");
+                  ActorRef<JobManager.Command> manager =
+                      context.spawn(
+                          JobManager.create(
+                              new JobManager.Services(
+                                  settings.dataDir(),
+                                  registry,
+                                  datasets,
+                                  exchange,
+                                  settings.formats(),
+                                  settings.timing(),
+                                  blocking,
+                                  Clock.systemUTC(),
+                                  settings.metrics())),
+                          "jobs");
+                  refs.complete(new Refs(registry, manager));
+                  return Behaviors.empty();
+                }),
+            ClusterConfig.SYSTEM_NAME,
+            ClusterConfig.coordinator(settings.host(), settings.clusterPort()));
+    Refs r = refs.join();
+    ActorJobService service =
+        new ActorJobService(
+            system,
+            r.manager(),
+            r.registry(),
+            new SpecPreflight(PathPolicy.permissive(), settings.specBaseDir()),
+            settings.specBaseDir(),
+            settings.scaler());
+    return new CoordinatorNode(system, service, exchangeCloser);
+  }
+
+  public ActorJobService service() {
+    return service;
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  @Override
+  public void close() {
+    system.terminate();
+    try {
+      system
+          .getWhenTerminated()
+          .toCompletableFuture()
+          .get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // shutting down anyway
+    }
+    try {
+      if (exchangeCloser != null) {
+        exchangeCloser.close();
+      }
+    } catch (Exception e) {
+      // the data plane's own close reports nothing we could act on at exit
+    }
+  }
+}

@@ -1,0 +1,272 @@
+package dev.lorafleet.coordinator.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.lorafleet.common.protocol.CoordinatorHello;
+import dev.lorafleet.coordinator.api.EpochReport;
+import dev.lorafleet.coordinator.api.JobReport;
+import dev.lorafleet.coordinator.api.JobState;
+import dev.lorafleet.coordinator.checkpoint.Checkpointer;
+import dev.lorafleet.coordinator.checkpoint.TestingRawFormat;
+import dev.lorafleet.coordinator.cluster.DatasetStore;
+import dev.lorafleet.coordinator.cluster.WorkerRegistry;
+import dev.lorafleet.worker.cluster.CoordinatorInbound;
+import dev.lorafleet.worker.cluster.WorkerNode;
+import dev.lorafleet.worker.cluster.WorkerSettings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The job runner end to end inside one actor system: real registry, real worker node actors
+ * (datasets travel in chunks), an in-memory data plane and a quadratic stand-in for the trainer.
+ */
+class JobRunnerTest {
+  @TempDir Path dir;
+  private final ActorTestKit kit = ActorTestKit.create();
+  private final InMemoryExchange exchange = new InMemoryExchange();
+  private final TestingRawFormat format = new TestingRawFormat();
+  private ActorRef<JobManager.Command> manager;
+
+  @AfterEach
+  void shutdown() {
+    kit.shutdownTestKit();
+  }
+
+  private void startCluster(int workers, Duration stepDeadline) {
+    DatasetStore store = new DatasetStore();
+    ActorRef<CoordinatorInbound> registry =
+        kit.spawn(
+            WorkerRegistry.create(
+                store, Executors.newCachedThreadPool(), new CoordinatorHello("in-memory", 1)),
+            "registry");
+    for (int i = 0; i < workers; i++) {
+      kit.spawn(
+          WorkerNode.create(
+              new WorkerSettings(
+                  "w" + i,
+                  "node-" + i,
+                  1,
+                  "cpu",
+                  "127.0.0.1",
+                  dir.resolve("cache-" + i),
+                  Duration.ofSeconds(10)),
+              TestingQuadraticCompute.factory(),
+              exchange),
+          "worker-" + i);
+    }
+    manager =
+        kit.spawn(
+            JobManager.create(
+                new JobManager.Services(
+                    dir.resolve("data"),
+                    registry,
+                    store,
+                    exchange,
+                    (settings, json, length) -> format,
+                    new JobRunner.Timing(
+                        stepDeadline, Duration.ofSeconds(20), Duration.ofSeconds(20)),
+                    Executors.newCachedThreadPool(),
+                    Clock.systemUTC(),
+                    dev.lorafleet.coordinator.metrics.CoordinatorMetrics.create())),
+            "jobs");
+  }
+
+  private JobSettings settings(Path train, int workers, int epochs, String model)
+      throws IOException {
+    return new JobSettings(
+        "quad",
+        Path.of(model),
+        List.of(new JobSettings.TrainSet(train, 1.0)),
+        List.of(new JobSettings.EvalSet("held-out", writeLines("eval.jsonl", 8))),
+        dev.lorafleet.common.lora.LoraConfig.of(4, 8, 0, "q_proj"),
+        epochs,
+        0.1,
+        "constant",
+        0,
+        8,
+        7,
+        0.0,
+        0.0,
+        workers,
+        1,
+        3.0,
+        "CNY",
+        0,
+        2);
+  }
+
+  private Path writeLines(String name, int n) throws IOException {
+    Path file = dir.resolve(name);
+    Files.writeString(
+        file,
+        IntStream.range(0, n).mapToObj(i -> "{\"i\":" + i + "}").collect(Collectors.joining("\n")));
+    return file;
+  }
+
+  private JobStatus submit(JobSettings settings, String specYaml) {
+    TestProbe<JobManager.Submitted> probe = kit.createTestProbe();
+    manager.tell(new JobManager.Submit(settings, specYaml, probe.getRef()));
+    JobManager.Submitted submitted = probe.receiveMessage(Duration.ofSeconds(10));
+    assertThat(submitted.error()).isNull();
+    return submitted.status();
+  }
+
+  private JobStatus status(String jobId) {
+    TestProbe<Optional<ActorRef<JobRunner.Command>>> runnerProbe = kit.createTestProbe();
+    manager.tell(new JobManager.GetJob(jobId, runnerProbe.getRef()));
+    ActorRef<JobRunner.Command> runner = runnerProbe.receiveMessage().orElseThrow();
+    TestProbe<JobStatus> probe = kit.createTestProbe();
+    runner.tell(new JobRunner.GetStatus(probe.getRef()));
+    return probe.receiveMessage();
+  }
+
+  private JobStatus awaitTerminal(String jobId) {
+    AtomicReference<JobStatus> last = new AtomicReference<>();
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(50))
+        .until(
+            () -> {
+              last.set(status(jobId));
+              return last.get().state().isTerminal();
+            });
+    return last.get();
+  }
+
+  @Test
+  void trainsEveryExampleOncePerEpochWithFallingLossAndCountsCost() throws IOException {
+    startCluster(2, Duration.ofSeconds(20));
+    Path train = writeLines("train.jsonl", 37);
+    JobStatus queued = submit(settings(train, 2, 3, "/models/tiny"), "name: quad\n");
+    assertThat(queued.state()).isEqualTo(JobState.QUEUED);
+
+    JobStatus done = awaitTerminal(queued.id());
+
+    assertThat(done.state()).as(String.valueOf(done.error())).isEqualTo(JobState.SUCCEEDED);
+    assertThat(done.totalSteps()).isEqualTo(3 * 5);
+    assertThat(done.epochs()).hasSize(3);
+    for (EpochReport epoch : done.epochs()) {
+      assertThat(epoch.samples()).isEqualTo(37);
+      assertThat(epoch.cost()).isCloseTo(epoch.gpuHours() * 3.0, within(1e-12));
+      assertThat(epoch.gpuHours()).isPositive();
+      assertThat(epoch.workers()).isEqualTo(2);
+      assertThat(epoch.evalLoss()).containsKey("held-out");
+    }
+    assertThat(done.epochs().get(1).trainLoss()).isLessThan(done.epochs().get(0).trainLoss());
+    assertThat(done.epochs().get(2).trainLoss()).isLessThan(done.epochs().get(1).trainLoss());
+    Path jobDir = dir.resolve("data/jobs").resolve(queued.id());
+    assertThat(jobDir.resolve("spec.yaml")).hasContent("name: quad\n");
+    assertThat(jobDir.resolve("final/params.bin")).exists();
+    JobReport report = JobFiles.readReport(jobDir.resolve("report.json"));
+    assertThat(report.state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(report.epochs()).hasSize(3);
+    assertThat(report.totalCost()).isCloseTo(done.cost(), within(1e-9));
+    assertThat(Files.readAllLines(jobDir.resolve("events.jsonl")))
+        .anyMatch(l -> l.contains("\"type\":\"epoch\""))
+        .anyMatch(l -> l.contains("\"state\":\"SUCCEEDED\""));
+  }
+
+  @Test
+  void oneWorkerAndTwoWorkersReachTheSameAdapter() throws IOException {
+    startCluster(2, Duration.ofSeconds(20));
+    Path train = writeLines("train.jsonl", 29);
+    JobStatus two = awaitTerminal(submit(settings(train, 2, 2, "/m"), "name: quad\n").id());
+    JobStatus one = awaitTerminal(submit(settings(train, 1, 2, "/m"), "name: quad\n").id());
+    assertThat(two.state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(one.state()).isEqualTo(JobState.SUCCEEDED);
+    float[] a = format.read(dir.resolve("data/jobs").resolve(two.id()).resolve("final"))[0];
+    float[] b = format.read(dir.resolve("data/jobs").resolve(one.id()).resolve("final"))[0];
+    for (int i = 0; i < a.length; i++) {
+      assertThat(a[i]).isCloseTo(b[i], within(1e-5f));
+    }
+    assertThat(a)
+        .isNotEqualTo(new TestingQuadraticCompute(new int[0], new int[0]).initialAdapter(0));
+  }
+
+  @Test
+  void missingModelFailsTheJobWithTheWorkersMessage() throws IOException {
+    startCluster(1, Duration.ofSeconds(20));
+    Path train = writeLines("train.jsonl", 5);
+    JobStatus failed =
+        awaitTerminal(submit(settings(train, 1, 1, "/missing"), "model: /missing\n").id());
+    assertThat(failed.state()).isEqualTo(JobState.FAILED);
+    assertThat(failed.error()).contains("node-0").contains("/missing/config.json");
+  }
+
+  @Test
+  void cancelWritesAFinalCheckpointThatLoads() throws IOException {
+    startCluster(1, Duration.ofSeconds(20));
+    Path train = writeLines("train.jsonl", 400);
+    JobStatus job = submit(settings(train, 1, 50, "/m"), "name: quad\n");
+    Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> status(job.id()).step() >= 3);
+    TestProbe<Optional<JobStatus>> probe = kit.createTestProbe();
+    manager.tell(new JobManager.CancelJob(job.id(), probe.getRef()));
+    JobStatus cancelled = probe.receiveMessage(Duration.ofSeconds(20)).orElseThrow();
+    assertThat(cancelled.state()).isEqualTo(JobState.CANCELLED);
+    Path fin = dir.resolve("data/jobs").resolve(job.id()).resolve("final");
+    float[][] vectors = format.read(fin);
+    assertThat(vectors[0]).hasSize(TestingQuadraticCompute.LENGTH);
+    assertThat(Checkpointer.readState(fin).globalStep()).isEqualTo(cancelled.step());
+  }
+
+  @Test
+  void silentWorkerIsDroppedAndItsShareRetrainedByTheOthers() throws IOException {
+    startCluster(2, Duration.ofMillis(1500));
+    // a third worker that announces itself but never computes
+    kit.spawn(
+        WorkerNode.create(
+            new WorkerSettings(
+                "w9",
+                "node-9",
+                1,
+                "cpu",
+                "127.0.0.1",
+                dir.resolve("cache-9"),
+                Duration.ofSeconds(1)),
+            TestingQuadraticCompute.factory(),
+            (endpoints, id) ->
+                new dev.lorafleet.worker.cluster.WorkerExchange() {
+                  @Override
+                  public float[] awaitParameters(String jobId, long step, Duration timeout) {
+                    return new float[TestingQuadraticCompute.LENGTH];
+                  }
+
+                  @Override
+                  public void sendGradient(
+                      String jobId,
+                      long step,
+                      int round,
+                      float[] sum,
+                      long tokens,
+                      double lossSum) {
+                    // lost on the way
+                  }
+
+                  @Override
+                  public void close() {}
+                }),
+        "worker-9");
+    Path train = writeLines("train.jsonl", 20);
+    JobStatus done = awaitTerminal(submit(settings(train, 3, 1, "/m"), "name: quad\n").id());
+    assertThat(done.state()).as(String.valueOf(done.error())).isEqualTo(JobState.SUCCEEDED);
+    assertThat(done.epochs().get(0).samples()).isEqualTo(20);
+    assertThat(exchange.sendLog).noneMatch(s -> s.startsWith("w9"));
+  }
+}
