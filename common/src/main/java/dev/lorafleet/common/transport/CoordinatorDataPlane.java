@@ -119,7 +119,7 @@ public final class CoordinatorDataPlane implements AutoCloseable {
           new CoordinatorAgent(gradients, parameters, queue, clock, counters, config);
       AgentRunner runner =
           new AgentRunner(
-              new BackoffIdleStrategy(),
+              DataPlaneDriver.idleStrategy(),
               error -> LOG.error("The coordinator's data plane agent failed.", error),
               null,
               agent);

@@ -10,6 +10,8 @@ import java.util.Comparator;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 import org.agrona.CloseHelper;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,7 +70,12 @@ public final class DataPlaneDriver implements AutoCloseable {
             .ipcTermBufferLength(config.termLength())
             .mtuLength(config.mtu())
             .ipcMtuLength(config.mtu())
-            .spiesSimulateConnection(false);
+            .spiesSimulateConnection(false)
+            .sharedIdleStrategy(idleStrategy())
+            .sharedNetworkIdleStrategy(idleStrategy())
+            .conductorIdleStrategy(idleStrategy())
+            .senderIdleStrategy(idleStrategy())
+            .receiverIdleStrategy(idleStrategy());
     if (config.socketBufferBytes() > 0) {
       context
           .socketSndbufLength(config.socketBufferBytes())
@@ -109,6 +116,25 @@ public final class DataPlaneDriver implements AutoCloseable {
         Math.min(config.socketBufferBytes() / (2 * sendersPerSocket), config.termLength() / 2);
     return Math.max(window, 2 * config.mtu());
   }
+
+  /**
+   * How every data-plane thread waits when it has nothing to do: a few spins and yields, then parks
+   * that double from 1 µs up to {@link #MAX_PARK_NANOS}. Each flow-control round trip (a window's
+   * worth of data) passes through up to five threads (the sender's, both drivers', the receiver's),
+   * so the cap bounds how long a just-idle pipeline takes to restart. Measured on a shared 2-core
+   * machine, a 50 µs cap was no faster than 1 ms (the extra wake-ups compete for the same cores);
+   * on dedicated cores a lower cap (or busy spinning) shortens the round trip.
+   */
+  public static IdleStrategy idleStrategy() {
+    return new BackoffIdleStrategy(10, 20, 1_000, MAX_PARK_NANOS);
+  }
+
+  /**
+   * The longest a data-plane thread parks when idle: 1 ms (Agrona's default), or the system
+   * property {@code lorafleet.dataplane.maxParkNanos}.
+   */
+  public static final long MAX_PARK_NANOS =
+      Long.getLong("lorafleet.dataplane.maxParkNanos", 1_000_000L);
 
   /** Connects a client to the media driver another process runs in {@code directory} (IPC). */
   public static DataPlaneDriver attach(String directory) {

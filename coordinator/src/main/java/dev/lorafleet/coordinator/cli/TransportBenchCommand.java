@@ -3,6 +3,7 @@ package dev.lorafleet.coordinator.cli;
 import dev.lorafleet.common.transport.CoordinatorDataPlane;
 import dev.lorafleet.common.transport.DataPlaneConfig;
 import dev.lorafleet.common.transport.DataPlaneConfig.Transport;
+import dev.lorafleet.common.transport.DataPlaneDriver;
 import dev.lorafleet.common.transport.GatherResult;
 import dev.lorafleet.common.transport.GradientReducer;
 import dev.lorafleet.common.transport.ReducedGradient;
@@ -447,6 +448,7 @@ final class TransportBenchCommand implements Callable<Integer> {
         command.add(java);
         command.add("-Xmx" + senderHeap);
         command.add("-XX:+UseSerialGC");
+        command.add("-Dlorafleet.dataplane.maxParkNanos=" + DataPlaneDriver.MAX_PARK_NANOS);
         command.add("--add-exports");
         command.add("java.base/jdk.internal.misc=ALL-UNNAMED");
         command.add("-cp");
@@ -547,11 +549,16 @@ final class TransportBenchCommand implements Callable<Integer> {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws IOException {
       tellAll("EXIT");
       for (Process process : processes) {
-        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        try {
+          if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+          }
+        } catch (InterruptedException e) {
           process.destroyForcibly();
+          Thread.currentThread().interrupt();
         }
       }
     }
@@ -618,7 +625,7 @@ final class TransportBenchCommand implements Callable<Integer> {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws IOException {
       try {
         super.close();
         if (showCounters) {
@@ -766,7 +773,7 @@ final class TransportBenchCommand implements Callable<Integer> {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws IOException {
       try {
         super.close();
       } finally {

@@ -15,9 +15,6 @@ import java.util.function.IntFunction;
  * each joining the coordinator on loopback. Their output goes to {@code <logDir>/worker-N.log}.
  */
 public final class LocalWorkers implements AutoCloseable {
-  private static final String AGRONA_EXPORT =
-      "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED";
-
   private final List<Process> processes = new ArrayList<>();
   private final List<Path> logs = new ArrayList<>();
 
@@ -51,13 +48,13 @@ public final class LocalWorkers implements AutoCloseable {
     LocalWorkers workers = new LocalWorkers();
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> jvmFlags = new ArrayList<>();
-    // Agrona (Aeron) needs this export; under `java -jar` it comes from the jar's manifest and
-    // is not among the input arguments, so it is always passed on explicitly
-    jvmFlags.add(AGRONA_EXPORT);
+    // Agrona (Aeron, Pekko Artery) needs this; a jar started with -jar gets it from its manifest,
+    // which a worker started with -cp does not read
+    jvmFlags.add("--add-exports");
+    jvmFlags.add("java.base/jdk.internal.misc=ALL-UNNAMED");
     for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
       // keep the module opens the data plane needs; drop debug agents and the like
-      if ((arg.startsWith("--add-") || arg.startsWith("-Dlorafleet."))
-          && !arg.equals(AGRONA_EXPORT)) {
+      if ((arg.startsWith("--add-") || arg.startsWith("-Dlorafleet.")) && !jvmFlags.contains(arg)) {
         jvmFlags.add(arg);
       }
     }
