@@ -106,17 +106,31 @@ final class WorkerCommand implements Callable<Integer> {
             : Path.of(
                 System.getProperty("java.io.tmpdir"),
                 "lorafleet-cache-" + System.getProperty("user.name"));
-    ActorSystem<WorkerNode.Command> system =
-        WorkerRuntime.start(
-            bindHost,
-            seedHost,
-            seedPort,
-            new WorkerSettings(
-                workerId, nodeName, deviceCount, kind, bindHost, cache, Duration.ofMinutes(10)),
-            computeFactory,
-            DataPlaneWorkerExchange.factory(bindHost));
-    system.getWhenTerminated().toCompletableFuture().join();
-    return 0;
+    while (true) {
+      ActorSystem<WorkerNode.Command> system =
+          WorkerRuntime.start(
+              bindHost,
+              seedHost,
+              seedPort,
+              new WorkerSettings(
+                  workerId, nodeName, deviceCount, kind, bindHost, cache, Duration.ofMinutes(10)),
+              computeFactory,
+              DataPlaneWorkerExchange.factory(bindHost));
+      system.getWhenTerminated().toCompletableFuture().join();
+      var reason =
+          org.apache.pekko.actor.CoordinatedShutdown.get(system).getShutdownReason().orElse(null);
+      // the coordinator went away (killed, restarted): the cluster downed this node, so join the
+      // coordinator's next incarnation instead of exiting; a SIGTERM or a leave ends the process
+      if (!(reason instanceof org.apache.pekko.actor.CoordinatedShutdown.ClusterDowningReason$)) {
+        return 0;
+      }
+      org.slf4j.LoggerFactory.getLogger(WorkerCommand.class)
+          .warn(
+              "Worker {} lost the coordinator at {}:{}; joining it again when it is back.",
+              workerId,
+              seedHost,
+              seedPort);
+    }
   }
 
   private static int gpuCount() {

@@ -186,6 +186,10 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private final List<ActorRef<JobStatus>> cancelWaiters = new ArrayList<>();
   private final List<TrainerState.LossPoint> lossHistory = new ArrayList<>();
   private long skippedSteps;
+  private int consecutiveSkips;
+
+  /** Steps skipped in a row (NaN/Inf gradients) after which the job fails rather than drifts. */
+  static final int MAX_CONSECUTIVE_SKIPS = 3;
 
   // the current epoch's accounting
   private Instant epochStart;
@@ -791,9 +795,13 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     } else {
       skippedSteps++;
       epochSkipped++;
+      consecutiveSkips++;
       getContext()
           .getLog()
           .warn("Job {} skipped step {}: {}.", jobId, applied.step(), outcome.skipReason());
+    }
+    if (outcome.applied()) {
+      consecutiveSkips = 0;
     }
     Map<String, Object> fields = new LinkedHashMap<>();
     fields.put("step", applied.step());
@@ -838,6 +846,17 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       }
     }
     boolean epochEnd = globalStep % planner.stepsPerEpoch() == 0;
+    if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
+      // the adapter is still the last good one (skipped steps never touch it): fail with it saved
+      return fail(
+          consecutiveSkips
+              + " steps in a row (up to step "
+              + applied.step()
+              + ") were skipped: "
+              + outcome.skipReason()
+              + "; the adapter before them is checkpointed. Lower the learning rate or check the"
+              + " data, then resume from that checkpoint");
+    }
     if (cancelRequested) {
       finalizeJob(JobState.CANCELLED, null);
     } else if (epochEnd) {

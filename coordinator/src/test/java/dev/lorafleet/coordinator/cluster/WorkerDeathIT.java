@@ -31,9 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A worker process killed with SIGKILL in the middle of a job: the coordinator notices (cluster
- * membership or the step watchdog), the step is planned again over the other workers, every
- * example is still trained exactly once per epoch, the dead node stops costing money, and the
- * adapter ends where a run with only the survivors ends.
+ * membership or the step watchdog), the step is planned again over the other workers, every example
+ * is still trained exactly once per epoch, the dead node stops costing money, and the adapter ends
+ * where a run with only the survivors ends.
  */
 class WorkerDeathIT {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -66,7 +66,7 @@ class WorkerDeathIT {
         + "cluster: {workers: "
         + workers
         + ", gpusPerWorker: 1, pricePerGpuHour: 2.0, currency: CNY}\n"
-        + "checkpoint: {everySteps: 0, keepLast: 2}\n";
+        + "checkpoint: {everySteps: 100, keepLast: 2}\n";
   }
 
   private String submit(CoordinatorNode node, int workers) throws Exception {
@@ -92,7 +92,8 @@ class WorkerDeathIT {
 
   private List<JsonNode> events(String id) throws Exception {
     List<JsonNode> events = new ArrayList<>();
-    for (String line : Files.readAllLines(dir.resolve("data/jobs").resolve(id).resolve("events.jsonl"))) {
+    for (String line :
+        Files.readAllLines(dir.resolve("data/jobs").resolve(id).resolve("events.jsonl"))) {
       events.add(JSON.readTree(line));
     }
     return events;
@@ -185,7 +186,8 @@ class WorkerDeathIT {
       double maxRelative = 0;
       for (int i = 0; i < a.length; i++) {
         assertThat(a[i]).isCloseTo(b[i], within(1e-4f * Math.max(1f, Math.abs(b[i]))));
-        maxRelative = Math.max(maxRelative, Math.abs(a[i] - b[i]) / Math.max(1e-12, Math.abs(b[i])));
+        maxRelative =
+            Math.max(maxRelative, Math.abs(a[i] - b[i]) / Math.max(1e-12, Math.abs(b[i])));
       }
       System.out.printf(
           "worker death: killed at step %d, detected %d ms after the kill (%s), step %d"

@@ -345,4 +345,28 @@ class JobRunnerTest {
             + " difference 0 (bitwise)%n",
         stepAtKill, resumedFrom, stepAtKill - resumedFrom, recoverySeconds);
   }
+
+  @Test
+  void nanGradientsAreSkippedAndThreeInARowFailTheJobWithAnUnpoisonedCheckpoint()
+      throws IOException {
+    startCluster(2, Duration.ofSeconds(20));
+    Path train = writeLines("train.jsonl", 37);
+    JobStatus failed = awaitTerminal(submit(settings(train, 2, 2, "/poisoned"), "name: quad\n").id());
+
+    assertThat(failed.state()).isEqualTo(JobState.FAILED);
+    assertThat(failed.error()).contains("3 steps in a row").contains("NaN or Inf");
+    Path jobDir = dir.resolve("data/jobs").resolve(failed.id());
+    Path checkpoint = new Checkpointer(jobDir, 2, format).latest().orElseThrow();
+    TrainerState saved = Checkpointer.readState(checkpoint);
+    assertThat(saved.globalStep()).isEqualTo(3);
+    assertThat(saved.skippedSteps()).isEqualTo(3);
+    assertThat(saved.optimizerSteps()).isZero();
+    float[] params = format.read(checkpoint)[0];
+    assertThat(params)
+        .containsExactly(new TestingQuadraticCompute(new int[0], new int[0]).initialAdapter(0));
+    assertThat(Files.readAllLines(jobDir.resolve("events.jsonl")))
+        .filteredOn(l -> l.contains("\"type\":\"step\""))
+        .hasSize(3)
+        .allMatch(l -> l.contains("\"applied\":false"));
+  }
 }
