@@ -349,6 +349,23 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private Behavior<Command> onWorkersChanged(WorkersChanged changed) {
     latestWorkers = changed.workers();
     if (state == JobState.WAITING_FOR_WORKERS) {
+      Set<String> present = new LinkedHashSet<>();
+      latestWorkers.workers().forEach(w -> present.add(w.id()));
+      if (!held.isEmpty() && !present.containsAll(held.keySet())) {
+        // a worker died while the job was being prepared: let go of all and take them afresh
+        Instant now = clock.instant();
+        getContext()
+            .getLog()
+            .warn(
+                "A worker of job {} left while the job was being prepared ({} held, {} present);"
+                    + " the job takes its workers again.",
+                jobId,
+                held.keySet(),
+                present);
+        held.keySet().forEach(id -> cost.release(id, now));
+        held.clear();
+        prepared.clear();
+      }
       maybeTakeWorkers();
       return this;
     }
