@@ -187,8 +187,7 @@ public final class CoordinatorAgent implements Agent, GradientAdapter.Listener {
   public void onParameterRequest(long jobKey, long minStep) {
     CoordinatorJob job = jobs.get(jobKey);
     if (job == null) {
-      counters.unknownJob();
-      return;
+      return; // a worker waiting for a job's first parameters: the broadcast will bring them
     }
     if (job.parameters == null || job.parameterStep < minStep) {
       return; // that version does not exist yet: the broadcast will bring it

@@ -119,7 +119,7 @@ public final class CoordinatorDataPlane implements AutoCloseable {
           new CoordinatorAgent(gradients, parameters, queue, clock, counters, config);
       AgentRunner runner =
           new AgentRunner(
-              new BackoffIdleStrategy(),
+              DataPlaneDriver.idleStrategy(),
               error -> LOG.error("The coordinator's data plane agent failed.", error),
               null,
               agent);
@@ -216,6 +216,31 @@ public final class CoordinatorDataPlane implements AutoCloseable {
   /** Totals since {@link #open}, for metrics; cheap enough for every scrape. */
   public DataPlaneCounters counters() {
     return counters.snapshot();
+  }
+
+  /**
+   * The media driver's non-zero system counters whose label contains any of {@code words} (case
+   * ignored), for diagnostics: "label=value, …".
+   */
+  public String driverCounters(String... words) {
+    StringBuilder text = new StringBuilder();
+    driver
+        .aeron()
+        .countersReader()
+        .forEach(
+            (value, typeId, label) -> {
+              String lower = label.toLowerCase(java.util.Locale.ROOT);
+              for (String word : words) {
+                if (value != 0 && lower.contains(word.toLowerCase(java.util.Locale.ROOT))) {
+                  text.append(text.length() == 0 ? "" : ", ")
+                      .append(label)
+                      .append('=')
+                      .append(value);
+                  return;
+                }
+              }
+            });
+    return text.toString();
   }
 
   /** The media driver's directory (for tests and diagnostics). */

@@ -20,6 +20,9 @@ public final class DataPlaneChannels {
   public static final int GRADIENT_STREAM_ID = 0x4c460001;
   public static final int PARAMETER_STREAM_ID = 0x4c460002;
 
+  /** Aeron's largest MTU (a multiple of 32 below 64 KiB). */
+  public static final int IPC_MTU = 65504;
+
   private DataPlaneChannels() {}
 
   /** The coordinator's gradient subscription. */
@@ -34,7 +37,7 @@ public final class DataPlaneChannels {
   public static String gradientPublication(DataPlaneEndpoints coordinator, DataPlaneConfig config) {
     return switch (coordinator.transport()) {
       case UDP -> "aeron:udp?endpoint=" + coordinator.gradientEndpoint() + tuning(config);
-      case IPC -> "aeron:ipc?" + tuning(config).substring(1);
+      case IPC -> ipc(config);
     };
   }
 
@@ -47,7 +50,7 @@ public final class DataPlaneChannels {
             + port
             + "|control-mode=dynamic|fc=min"
             + tuning(config)
-        : "aeron:ipc?" + tuning(config).substring(1);
+        : ipc(config);
   }
 
   /** A worker's parameter subscription. */
@@ -62,6 +65,14 @@ public final class DataPlaneChannels {
               + "|control-mode=dynamic";
       case IPC -> "aeron:ipc";
     };
+  }
+
+  /**
+   * IPC publications always use the largest frame Aeron allows: no network MTU applies in shared
+   * memory, and larger chunks mean fewer frames to claim, hash and poll.
+   */
+  private static String ipc(DataPlaneConfig config) {
+    return "aeron:ipc?mtu=" + IPC_MTU + "|term-length=" + config.termLength();
   }
 
   private static String tuning(DataPlaneConfig config) {

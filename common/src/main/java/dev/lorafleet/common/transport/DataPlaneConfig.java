@@ -28,8 +28,8 @@ import java.util.function.Consumer;
  * @param socketBufferBytes UDP socket send and receive buffer (the OS may cap it:
  *     net.core.rmem_max)
  * @param chunkBytes payload bytes per chunk; 0 means the largest that fits one frame
- * @param sendTimeout how long one vector may wait on back pressure or a missing peer before the
- *     send fails
+ * @param sendTimeout how long a send may make no progress (back pressure, a peer not connected)
+ *     before it fails
  * @param maxVectorLength longest vector a receiver accepts, in elements (guards allocations against
  *     hostile length fields)
  * @param driverCustomizer last word on the media driver context (tests install loss generators)

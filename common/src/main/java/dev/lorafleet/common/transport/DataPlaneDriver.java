@@ -10,6 +10,8 @@ import java.util.Comparator;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 import org.agrona.CloseHelper;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,12 +70,17 @@ public final class DataPlaneDriver implements AutoCloseable {
             .ipcTermBufferLength(config.termLength())
             .mtuLength(config.mtu())
             .ipcMtuLength(config.mtu())
-            .spiesSimulateConnection(false);
+            .spiesSimulateConnection(false)
+            .sharedIdleStrategy(idleStrategy())
+            .sharedNetworkIdleStrategy(idleStrategy())
+            .conductorIdleStrategy(idleStrategy())
+            .senderIdleStrategy(idleStrategy())
+            .receiverIdleStrategy(idleStrategy());
     if (config.socketBufferBytes() > 0) {
       context
           .socketSndbufLength(config.socketBufferBytes())
           .socketRcvbufLength(config.socketBufferBytes())
-          .initialWindowLength(Math.min(config.socketBufferBytes(), config.termLength() / 2));
+          .initialWindowLength(receiverWindow(config, role.equals("coordinator") ? 4 : 1));
     }
     config.driverCustomizer().accept(context);
     MediaDriver driver;
@@ -94,6 +101,40 @@ public final class DataPlaneDriver implements AutoCloseable {
           "cannot connect to the Aeron media driver in " + directory + ": " + e.getMessage(), e);
     }
   }
+
+  /**
+   * The receiver window per image (how much one sender may have in flight). Every sender to the
+   * coordinator shares its one UDP socket, so the windows of all of them must fit in the socket's
+   * receive buffer or datagrams are dropped, NAKed and resent (slow): the coordinator splits its
+   * buffer four ways, so four senders run flat out without loss (more senders are throttled by
+   * Aeron's flow control, not by loss; give the coordinator a bigger buffer for more workers). A
+   * worker receives one stream (the parameters) and gives it the whole buffer.
+   */
+  static int receiverWindow(DataPlaneConfig config, int sendersPerSocket) {
+    // half the buffer: the kernel charges a datagram's bookkeeping against the buffer too
+    int window =
+        Math.min(config.socketBufferBytes() / (2 * sendersPerSocket), config.termLength() / 2);
+    return Math.max(window, 2 * config.mtu());
+  }
+
+  /**
+   * How every data-plane thread waits when it has nothing to do: a few spins and yields, then parks
+   * that double from 1 µs up to {@link #MAX_PARK_NANOS}. Each flow-control round trip (a window's
+   * worth of data) passes through up to five threads (the sender's, both drivers', the receiver's),
+   * so the cap bounds how long a just-idle pipeline takes to restart. Measured on a shared 2-core
+   * machine, a 50 µs cap was no faster than 1 ms (the extra wake-ups compete for the same cores);
+   * on dedicated cores a lower cap (or busy spinning) shortens the round trip.
+   */
+  public static IdleStrategy idleStrategy() {
+    return new BackoffIdleStrategy(10, 20, 1_000, MAX_PARK_NANOS);
+  }
+
+  /**
+   * The longest a data-plane thread parks when idle: 1 ms (Agrona's default), or the system
+   * property {@code lorafleet.dataplane.maxParkNanos}.
+   */
+  public static final long MAX_PARK_NANOS =
+      Long.getLong("lorafleet.dataplane.maxParkNanos", 1_000_000L);
 
   /** Connects a client to the media driver another process runs in {@code directory} (IPC). */
   public static DataPlaneDriver attach(String directory) {

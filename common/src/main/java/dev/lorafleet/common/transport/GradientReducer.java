@@ -6,7 +6,6 @@ import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.zip.CRC32C;
 import org.agrona.DirectBuffer;
 
 /**
@@ -52,9 +51,6 @@ public final class GradientReducer {
   private final double[] losses;
   private final float[] accumulator;
   private final TransportCounters counters;
-  private final CRC32C crc = new CRC32C();
-  private byte[] checksumScratch = new byte[0];
-  private float[] addScratch = new float[0];
   private int workersDone;
 
   /**
@@ -173,12 +169,11 @@ public final class GradientReducer {
       held[rank] = true;
       return Verdict.HOLD;
     }
-    ensureScratch(frameLength, chunkLength);
-    if (!VectorFrame.checksumMatches(buffer, offset, frameLength, crc, checksumScratch)) {
+    if (!VectorFrame.checksumMatches(buffer, offset, frameLength)) {
       counters.checksum();
       return Verdict.DROPPED;
     }
-    VectorFrame.addInto(buffer, offset, accumulator, addScratch);
+    VectorFrame.addInto(buffer, offset, accumulator);
     held[rank] = false;
     sessions[rank] = sessionId;
     if (chunkOffset == 0) {
@@ -265,14 +260,5 @@ public final class GradientReducer {
       }
     }
     return true;
-  }
-
-  private void ensureScratch(int frameLength, int chunkLength) {
-    if (checksumScratch.length < frameLength) {
-      checksumScratch = new byte[Math.max(frameLength, 64 * 1024)];
-    }
-    if (addScratch.length < chunkLength) {
-      addScratch = new float[Math.max(chunkLength, 16 * 1024)];
-    }
   }
 }

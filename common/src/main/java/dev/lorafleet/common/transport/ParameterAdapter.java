@@ -4,7 +4,6 @@ import dev.lorafleet.common.wire.VectorFrame;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.ControlledFragmentHandler;
 import io.aeron.logbuffer.Header;
-import java.util.zip.CRC32C;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.NanoClock;
@@ -61,8 +60,6 @@ public final class ParameterAdapter implements ControlledFragmentHandler {
   private final TransportCounters counters;
   private final long maxVectorLength;
   private final NanoClock clock;
-  private final CRC32C crc = new CRC32C();
-  private byte[] checksumScratch = new byte[64 * 1024];
 
   public ParameterAdapter(TransportCounters counters, long maxVectorLength, NanoClock clock) {
     this.counters = counters;
@@ -152,10 +149,7 @@ public final class ParameterAdapter implements ControlledFragmentHandler {
       counters.malformed();
       return Action.CONTINUE;
     }
-    if (checksumScratch.length < length) {
-      checksumScratch = new byte[length];
-    }
-    if (!VectorFrame.checksumMatches(buffer, offset, length, crc, checksumScratch)) {
+    if (!VectorFrame.checksumMatches(buffer, offset, length)) {
       counters.checksum();
       return Action.CONTINUE;
     }

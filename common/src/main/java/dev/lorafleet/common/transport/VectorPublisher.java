@@ -8,7 +8,6 @@ import io.aeron.CommonContext;
 import io.aeron.ExclusivePublication;
 import io.aeron.Publication;
 import io.aeron.logbuffer.BufferClaim;
-import java.util.zip.CRC32C;
 import org.agrona.CloseHelper;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.IdleStrategy;
@@ -49,8 +48,6 @@ public final class VectorPublisher implements AutoCloseable {
   private final TransportCounters counters;
   private final String description;
   private final BufferClaim claim = new BufferClaim();
-  private final CRC32C crc = new CRC32C();
-  private byte[] checksumScratch = new byte[0];
   private ExclusivePublication publication;
 
   private float[] values;
@@ -135,10 +132,6 @@ public final class VectorPublisher implements AutoCloseable {
     this.sequence = 0;
     this.active = true;
     this.chunkElements = chunkElements(dtype);
-    int frameBytes = VectorFrame.frameLength(dtype, chunkElements);
-    if (checksumScratch.length < frameBytes) {
-      checksumScratch = new byte[frameBytes];
-    }
   }
 
   /** Elements per chunk for {@code dtype} with this publication's MTU and the configured size. */
@@ -203,7 +196,7 @@ public final class VectorPublisher implements AutoCloseable {
             tokenCount,
             lossSum);
         VectorFrame.encodePayload(buffer, offset, dtype, values, nextOffset, count);
-        VectorFrame.sealChecksum(buffer, offset, frameLength, crc, checksumScratch);
+        VectorFrame.sealChecksum(buffer, offset, frameLength);
         claim.commit();
         sent++;
         sequence++;
@@ -312,10 +305,7 @@ public final class VectorPublisher implements AutoCloseable {
         0,
         0,
         0.0);
-    if (checksumScratch.length < frameLength) {
-      checksumScratch = new byte[frameLength];
-    }
-    VectorFrame.sealChecksum(claim.buffer(), claim.offset(), frameLength, crc, checksumScratch);
+    VectorFrame.sealChecksum(claim.buffer(), claim.offset(), frameLength);
     claim.commit();
     return true;
   }

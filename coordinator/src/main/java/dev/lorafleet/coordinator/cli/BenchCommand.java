@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Benchmarks that print figures and ratios measured side by side.",
-    subcommands = {StepOverheadBench.class, TrainStepBench.class})
+    subcommands = {TrainStepBench.class, TransportBenchCommand.class, StepOverheadBench.class})
 final class BenchCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 

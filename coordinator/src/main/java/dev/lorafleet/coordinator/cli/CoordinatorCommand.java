@@ -7,6 +7,8 @@ import dev.lorafleet.coordinator.api.ApiSettings;
 import dev.lorafleet.coordinator.api.TokenFile;
 import dev.lorafleet.coordinator.cluster.CoordinatorNode;
 import dev.lorafleet.coordinator.cluster.DataPlaneExchange;
+import dev.lorafleet.coordinator.k8s.WorkerScaler;
+import dev.lorafleet.coordinator.k8s.WorkerScalers;
 import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.worker.metrics.MetricsServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -21,7 +23,12 @@ import picocli.CommandLine.Option;
 @Command(
     name = "coordinator",
     mixinStandardHelpOptions = true,
-    description = "Run the coordinator: HTTP API, cluster seed, Aeron, metrics.")
+    defaultValueProvider = ConfigFileDefaults.class,
+    description = {
+      "Run the coordinator: HTTP API, cluster seed, Aeron, metrics.",
+      "Each option also comes from the environment (--http-port: LORAFLEET_HTTP_PORT) or from"
+          + " the properties file named by LORAFLEET_CONFIG (http-port=8080); a flag wins."
+    })
 final class CoordinatorCommand implements Callable<Integer> {
   @Option(
       names = "--http-port",
@@ -77,6 +84,12 @@ final class CoordinatorCommand implements Callable<Integer> {
         CoordinatorDataPlane.open(dataPlane.apply(DataPlaneConfig.defaults().withHost(host)));
     metrics.registerDataPlane(plane::counters, dev.lorafleet.common.wire.WireDtype.FP32);
     DataPlaneExchange exchange = new DataPlaneExchange(plane);
+    WorkerScaler scaler = WorkerScalers.fromEnvironment(System.getenv());
+    WorkerPoolScaling scaling = scaler.enabled() ? new WorkerPoolScaling(scaler) : null;
+    if (scaling == null) {
+      org.slf4j.LoggerFactory.getLogger(CoordinatorCommand.class)
+          .info("{}; start and stop worker processes yourself.", scaler.status().message());
+    }
     CoordinatorNode.Settings defaults =
         CoordinatorNode.Settings.defaults(host, clusterPort, dataDir.toAbsolutePath());
     CoordinatorNode node =
@@ -88,10 +101,13 @@ final class CoordinatorCommand implements Callable<Integer> {
                 defaults.specBaseDir(),
                 defaults.timing(),
                 formats != null ? formats : defaults.formats(),
-                defaults.scaler(),
+                scaling == null ? defaults.scaler() : scaling.manual(),
                 metrics),
             exchange,
             exchange);
+    if (scaling != null) {
+      scaling.startAutoscaling(node.service(), dataDir.toAbsolutePath());
+    }
     MetricsServer metricsServer = MetricsServer.start("0.0.0.0", metricsPort, registry);
     ApiSettings api = ApiSettings.of("0.0.0.0", httpPort);
     if (token != null) {
@@ -112,6 +128,9 @@ final class CoordinatorCommand implements Callable<Integer> {
             new Thread(
                 () -> {
                   metricsServer.close();
+                  if (scaling != null) {
+                    scaling.close();
+                  }
                   node.close();
                 },
                 "lorafleet-shutdown"));

@@ -6,13 +6,17 @@ import dev.lorafleet.common.spec.JobSpecParser;
 import dev.lorafleet.common.spec.SpecProblem;
 import dev.lorafleet.common.transport.CoordinatorDataPlane;
 import dev.lorafleet.common.transport.DataPlaneConfig;
+import dev.lorafleet.common.wire.WireDtype;
 import dev.lorafleet.coordinator.api.JobView;
 import dev.lorafleet.coordinator.api.SubmitResult;
 import dev.lorafleet.coordinator.cluster.CoordinatorNode;
 import dev.lorafleet.coordinator.cluster.DataPlaneExchange;
 import dev.lorafleet.coordinator.cluster.LocalWorkers;
+import dev.lorafleet.worker.metrics.MetricsServer;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -32,8 +36,20 @@ final class LocalRun {
     this.err = err;
   }
 
+  /** The coordinator's metrics port of a local run; worker i takes the port 1 + i above it. */
+  static final int DEFAULT_METRICS_PORT = 9400;
+
   /** Returns the exit code: 0 when the job succeeded. */
   int run(Path specFile, int localWorkers, Path dataDir) throws Exception {
+    return run(specFile, localWorkers, dataDir, DEFAULT_METRICS_PORT);
+  }
+
+  /**
+   * Returns the exit code: 0 when the job succeeded. Metrics are served on {@code metricsPort}
+   * (coordinator) and the ports above it (workers), or on free ports where those are taken or
+   * {@code metricsPort} is 0.
+   */
+  int run(Path specFile, int localWorkers, Path dataDir, int metricsPort) throws Exception {
     JobSpec parsed;
     String text;
     try {
@@ -82,11 +98,20 @@ final class LocalRun {
             defaults.formats(),
             null,
             defaults.metrics());
+    // workers send fp32 gradients (DataPlaneWorkerExchange)
+    settings.metrics().registerDataPlane(plane::counters, WireDtype.FP32);
+    int coordinatorPort = portOrFree(metricsPort);
+    int[] workerPorts = new int[localWorkers];
+    for (int i = 0; i < localWorkers; i++) {
+      workerPorts[i] = portOrFree(metricsPort == 0 ? 0 : metricsPort + 1 + i);
+    }
     out.printf(
         "lorafleet: starting a coordinator and %d local worker(s); worker logs in %s%n",
         localWorkers, dataDir.resolve("logs"));
     out.flush();
-    try (CoordinatorNode node = CoordinatorNode.start(settings, exchange, exchange);
+    try (MetricsServer metricsServer =
+            MetricsServer.start("127.0.0.1", coordinatorPort, settings.metrics().registry());
+        CoordinatorNode node = CoordinatorNode.start(settings, exchange, exchange);
         LocalWorkers workers =
             LocalWorkers.start(
                 localWorkers,
@@ -94,7 +119,16 @@ final class LocalRun {
                 Main.class.getName(),
                 dataDir.resolve("logs"),
                 dataDir.resolve("cache"),
-                List.of("--devices", "1"))) {
+                i ->
+                    List.of(
+                        "--devices", "1", "--metrics-port", Integer.toString(workerPorts[i])))) {
+      out.printf(
+          "lorafleet: Prometheus metrics at %s (coordinator) and on port(s) %s (workers)%n",
+          metricsServer.url(),
+          java.util.Arrays.stream(workerPorts)
+              .mapToObj(Integer::toString)
+              .collect(java.util.stream.Collectors.joining(", ")));
+      out.flush();
       SubmitResult result =
           node.service().submit(spec, text).toCompletableFuture().get(2, TimeUnit.MINUTES);
       if (result instanceof SubmitResult.Rejected rejected) {
@@ -122,6 +156,20 @@ final class LocalRun {
       out.flush();
       return finalView.state() == dev.lorafleet.coordinator.api.JobState.SUCCEEDED ? 0 : 1;
     }
+  }
+
+  /** {@code wanted} when it is free on loopback (and not 0), else a free port. */
+  private static int portOrFree(int wanted) throws IOException {
+    if (wanted > 0) {
+      try (ServerSocket socket = new ServerSocket()) {
+        socket.setReuseAddress(true);
+        socket.bind(new InetSocketAddress("127.0.0.1", wanted));
+        return wanted;
+      } catch (IOException taken) {
+        // another run or program has it: take any free port, the line above says which
+      }
+    }
+    return LocalWorkers.freePort();
   }
 
   private JobView watch(CoordinatorNode node, String jobId, LocalWorkers workers) throws Exception {

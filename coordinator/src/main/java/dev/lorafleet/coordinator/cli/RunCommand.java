@@ -31,6 +31,14 @@ final class RunCommand implements Callable<Integer> {
       description = "Where jobs, checkpoints and reports go (default ${DEFAULT-VALUE}).")
   Path dataDir;
 
+  @Option(
+      names = "--metrics-port",
+      defaultValue = "${env:LORAFLEET_METRICS_PORT:-9400}",
+      description =
+          "Prometheus metrics port of the coordinator; worker i uses the port 1 + i above it"
+              + " (default ${DEFAULT-VALUE}; a taken port is replaced by a free one; 0: free ports).")
+  int metricsPort;
+
   @Override
   public Integer call() throws Exception {
     if (localWorkers < 1) {
@@ -39,6 +47,10 @@ final class RunCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    return new LocalRun(out, err).run(jobFile, localWorkers, dataDir);
+    if (metricsPort < 0 || metricsPort > 65535) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "--metrics-port must be a port number (0 picks free ports)");
+    }
+    return new LocalRun(out, err).run(jobFile, localWorkers, dataDir, metricsPort);
   }
 }

@@ -155,7 +155,7 @@ final class StepOverheadBench implements Callable<Integer> {
         DataPlaneConfig.defaults()
             .withPorts(0, 0)
             .withDriverDirectoryParent(drivers)
-            .withSendTimeout(Duration.ofSeconds(60));
+            .withSendTimeout(Duration.ofSeconds(600));
     ExecutorService pool = Executors.newFixedThreadPool(workers);
     try (CoordinatorDataPlane coordinator = CoordinatorDataPlane.open(config)) {
       List<WorkerDataPlane> planes = new ArrayList<>();
@@ -185,11 +185,11 @@ final class StepOverheadBench implements Callable<Integer> {
         // workers read while the broadcast is sent: Aeron's flow control holds it to their pace
         CompletableFuture<Void> first = coordinator.broadcast(job, 0, params);
         awaitAll(pool, planes, job, 0);
-        first.get(60, TimeUnit.SECONDS);
+        first.get(600, TimeUnit.SECONDS);
         for (int step = 0; step < warmup + steps; step++) {
           long t0 = System.nanoTime();
           CompletableFuture<GatherResult> gather =
-              coordinator.gather(job, step, ids, size, Duration.ofSeconds(120));
+              coordinator.gather(job, step, ids, size, Duration.ofSeconds(600));
           long s = step;
           List<CompletableFuture<Void>> sends = new ArrayList<>();
           for (int w = 0; w < workers; w++) {
@@ -199,7 +199,7 @@ final class StepOverheadBench implements Callable<Integer> {
                 CompletableFuture.runAsync(
                     () -> plane.sendGradient(job, s, g, 1000, 1.0, WireDtype.FP32), pool));
           }
-          GatherResult result = gather.get(180, TimeUnit.SECONDS);
+          GatherResult result = gather.get(660, TimeUnit.SECONDS);
           if (!(result instanceof GatherResult.Complete complete)) {
             throw new IllegalStateException("gather did not complete: " + result);
           }
@@ -209,7 +209,7 @@ final class StepOverheadBench implements Callable<Integer> {
           long t2 = System.nanoTime();
           CompletableFuture<Void> sent = coordinator.broadcast(job, step + 1, params);
           awaitAll(pool, planes, job, step + 1);
-          sent.get(60, TimeUnit.SECONDS);
+          sent.get(600, TimeUnit.SECONDS);
           long t3 = System.nanoTime();
           if (step >= warmup) {
             reduce += (t1 - t0) / 1e9;
@@ -235,7 +235,7 @@ final class StepOverheadBench implements Callable<Integer> {
     for (WorkerDataPlane plane : planes) {
       waits.add(
           CompletableFuture.runAsync(
-              () -> plane.awaitParameters(job, step, Duration.ofSeconds(120)), pool));
+              () -> plane.awaitParameters(job, step, Duration.ofSeconds(600)), pool));
     }
     CompletableFuture.allOf(waits.toArray(CompletableFuture[]::new)).join();
   }

@@ -1,16 +1,24 @@
 package dev.lorafleet.coordinator.cli;
 
+import ai.djl.Device;
 import dev.lorafleet.worker.cluster.ClusterConfig;
 import dev.lorafleet.worker.cluster.DataPlaneWorkerExchange;
 import dev.lorafleet.worker.cluster.JobComputeFactory;
+import dev.lorafleet.worker.cluster.WorkerExchange;
 import dev.lorafleet.worker.cluster.WorkerNode;
 import dev.lorafleet.worker.cluster.WorkerRuntime;
 import dev.lorafleet.worker.cluster.WorkerSettings;
+import dev.lorafleet.worker.metrics.DeviceMemoryProbe;
+import dev.lorafleet.worker.metrics.MetricsServer;
+import dev.lorafleet.worker.metrics.WorkerMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.pekko.actor.typed.ActorSystem;
 import picocli.CommandLine.Command;
@@ -42,8 +50,11 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(
       names = "--metrics-port",
       defaultValue = "${env:LORAFLEET_METRICS_PORT}",
-      description = "Port for Prometheus metrics at /metrics.")
+      description = "Port for Prometheus metrics at /metrics (default 9401).")
   Integer metricsPort;
+
+  /** The worker's metrics port when none is given. */
+  static final int DEFAULT_METRICS_PORT = 9401;
 
   @Option(
       names = "--host",
@@ -106,31 +117,80 @@ final class WorkerCommand implements Callable<Integer> {
             : Path.of(
                 System.getProperty("java.io.tmpdir"),
                 "lorafleet-cache-" + System.getProperty("user.name"));
-    while (true) {
-      ActorSystem<WorkerNode.Command> system =
-          WorkerRuntime.start(
-              bindHost,
-              seedHost,
-              seedPort,
-              new WorkerSettings(
-                  workerId, nodeName, deviceCount, kind, bindHost, cache, Duration.ofMinutes(10)),
-              computeFactory,
-              DataPlaneWorkerExchange.factory(bindHost));
-      system.getWhenTerminated().toCompletableFuture().join();
-      var reason =
-          org.apache.pekko.actor.CoordinatedShutdown.get(system).getShutdownReason().orElse(null);
-      // the coordinator went away (killed, restarted): the cluster downed this node, so join the
-      // coordinator's next incarnation instead of exiting; a SIGTERM or a leave ends the process
-      if (!(reason instanceof org.apache.pekko.actor.CoordinatedShutdown.ClusterDowningReason$)) {
-        return 0;
+    PrometheusRegistry registry = new PrometheusRegistry();
+    WorkerMetrics metrics =
+        new WorkerMetrics(
+            registry, workerId, DeviceMemoryProbe.forDevices(devices(kind, deviceCount)));
+    MetricsServer metricsServer = serveMetrics(registry);
+    WorkerExchange.Factory plain = DataPlaneWorkerExchange.factory(bindHost);
+    WorkerExchange.Factory metered =
+        (endpoints, id) -> {
+          WorkerExchange exchange = plain.connect(endpoints, id);
+          if (exchange instanceof DataPlaneWorkerExchange dataPlane) {
+            metrics.registerDataPlane(dataPlane::counters);
+          }
+          return exchange;
+        };
+    try {
+      while (true) {
+        ActorSystem<WorkerNode.Command> system =
+            WorkerRuntime.start(
+                bindHost,
+                seedHost,
+                seedPort,
+                new WorkerSettings(
+                    workerId, nodeName, deviceCount, kind, bindHost, cache, Duration.ofMinutes(10)),
+                computeFactory,
+                metered,
+                metrics);
+        system.getWhenTerminated().toCompletableFuture().join();
+        var reason =
+            org.apache.pekko.actor.CoordinatedShutdown.get(system).getShutdownReason().orElse(null);
+        // the coordinator went away (killed, restarted): the cluster downed this node, so join the
+        // coordinator's next incarnation instead of exiting; a SIGTERM or a leave ends the process
+        if (!(reason instanceof org.apache.pekko.actor.CoordinatedShutdown.ClusterDowningReason$)) {
+          return 0;
+        }
+        org.slf4j.LoggerFactory.getLogger(WorkerCommand.class)
+            .warn(
+                "Worker {} lost the coordinator at {}:{}; joining it again when it is back.",
+                workerId,
+                seedHost,
+                seedPort);
       }
-      org.slf4j.LoggerFactory.getLogger(WorkerCommand.class)
-          .warn(
-              "Worker {} lost the coordinator at {}:{}; joining it again when it is back.",
-              workerId,
-              seedHost,
-              seedPort);
+    } finally {
+      if (metricsServer != null) {
+        metricsServer.close();
+      }
     }
+  }
+
+  /**
+   * Serves the worker's metrics on all interfaces (Prometheus scrapes the node's address), or says
+   * why not: a worker trains just as well without them.
+   */
+  private MetricsServer serveMetrics(PrometheusRegistry registry) {
+    int port = metricsPort != null ? metricsPort : DEFAULT_METRICS_PORT;
+    try {
+      return MetricsServer.start("0.0.0.0", port, registry);
+    } catch (java.io.UncheckedIOException e) {
+      spec.commandLine()
+          .getErr()
+          .println("lorafleet worker: " + e.getMessage() + "; training goes on without metrics");
+      spec.commandLine().getErr().flush();
+      return null;
+    }
+  }
+
+  private static List<Device> devices(String kind, int count) {
+    if (!kind.equals("cuda")) {
+      return List.of(Device.cpu());
+    }
+    List<Device> gpus = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      gpus.add(Device.gpu(i));
+    }
+    return gpus;
   }
 
   private static int gpuCount() {

@@ -159,6 +159,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private CoordinatorMetrics.Job jobMetrics;
   private long stepStartNanos;
   private long gatheredNanos;
+  private volatile long optimizerStartNanos; // set on the io thread as the optimizer starts
 
   private JobState state = JobState.QUEUED;
   private String error;
@@ -256,6 +257,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       CoordinatorMetrics metrics) {
     super(context);
     this.metrics = metrics;
+    // from QUEUED on, so that jobs by state and the stall clock of a waiting job are right
+    this.jobMetrics = metrics.job(jobId, settings.currency(), settings.checkpointEverySteps());
     this.timers = timers;
     this.jobId = jobId;
     this.settings = settings;
@@ -788,7 +791,11 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     getContext()
         .pipeToSelf(
             CompletableFuture.supplyAsync(
-                () -> optimizer.apply(complete.sum(), complete.tokens(), step), io),
+                () -> {
+                  optimizerStartNanos = System.nanoTime();
+                  return optimizer.apply(complete.sum(), complete.tokens(), step);
+                },
+                io),
             (outcome, failure) ->
                 new StepApplied(step, outcome, complete.tokens(), complete.lossSum(), failure));
     epochSamples += samples;
@@ -832,8 +839,11 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     globalStep++;
     round = 0;
     long appliedNanos = System.nanoTime();
-    exchange.broadcast(jobId, globalStep, optimizer.optimizer().params());
-    long broadcastNanos = System.nanoTime();
+    CoordinatorMetrics.Job broadcastMetrics = jobMetrics;
+    exchange
+        .broadcast(jobId, globalStep, optimizer.optimizer().params())
+        .thenRun(
+            () -> broadcastMetrics.onBroadcast(Duration.ofNanos(System.nanoTime() - appliedNanos)));
     if (jobMetrics != null) {
       if (outcome.applied()) {
         JobStatus now = status();
@@ -854,12 +864,14 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
                 now.etaSeconds(),
                 new StepMetrics.PhaseSeconds(
                     (gatheredNanos - stepStartNanos) / 1e9,
-                    0.0,
-                    (appliedNanos - gatheredNanos) / 1e9)));
-        jobMetrics.onBroadcast(Duration.ofNanos(broadcastNanos - appliedNanos));
+                    (optimizerStartNanos - gatheredNanos) / 1e9,
+                    (appliedNanos - optimizerStartNanos) / 1e9)));
         jobMetrics.onCost(now.cost(), now.projectedCost());
       } else {
-        jobMetrics.onSkippedStep(SkipReason.NON_FINITE_GRADIENT);
+        jobMetrics.onSkippedStep(
+            applied.tokens() <= 0
+                ? SkipReason.NO_TRAINABLE_TOKENS
+                : SkipReason.NON_FINITE_GRADIENT);
       }
     }
     boolean epochEnd = globalStep % planner.stepsPerEpoch() == 0;
@@ -1114,6 +1126,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     finalizing = true;
     busy = true;
+    persistStartNanos = System.nanoTime(); // the final checkpoint's write time
     timers.cancel(EvalTimedOut.INSTANCE);
     Instant now = clock.instant();
     cost.releaseAll(now);
@@ -1165,6 +1178,10 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     if (jobMetrics != null) {
       // the final figure: workers held until the end (eval, last checkpoint) cost money too
       jobMetrics.onCost(status.cost(), status.projectedCost());
+      if (finalized.writeError() == null && optimizer != null) {
+        jobMetrics.onCheckpointWritten(
+            globalStep, Duration.ofNanos(System.nanoTime() - persistStartNanos));
+      }
     }
     Map<String, Object> fields = new LinkedHashMap<>();
     fields.put("state", finalized.state().name());

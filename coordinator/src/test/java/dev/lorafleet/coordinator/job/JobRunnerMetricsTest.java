@@ -86,6 +86,11 @@ class JobRunnerMetricsTest {
                   "lorafleet_step_seconds_count", Map.of("job", done.id(), "phase", phase)))
           .as(phase)
           .isEqualTo(steps);
+      // each phase is a real interval of this short run: not negative, not the whole clock
+      assertThat(
+              scrape.value("lorafleet_step_seconds_sum", Map.of("job", done.id(), "phase", phase)))
+          .as(phase)
+          .isBetween(0.0, 60.0);
     }
     assertThat(
             scrape.value(

@@ -351,7 +351,8 @@ class JobRunnerTest {
       throws IOException {
     startCluster(2, Duration.ofSeconds(20));
     Path train = writeLines("train.jsonl", 37);
-    JobStatus failed = awaitTerminal(submit(settings(train, 2, 2, "/poisoned"), "name: quad\n").id());
+    JobStatus failed =
+        awaitTerminal(submit(settings(train, 2, 2, "/poisoned"), "name: quad\n").id());
 
     assertThat(failed.state()).isEqualTo(JobState.FAILED);
     assertThat(failed.error()).contains("3 steps in a row").contains("NaN or Inf");

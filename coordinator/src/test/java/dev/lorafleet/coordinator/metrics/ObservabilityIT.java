@@ -6,27 +6,37 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lorafleet.common.transport.DataPlaneCounters;
+import dev.lorafleet.common.spec.JobSpec;
+import dev.lorafleet.common.spec.JobSpecParser;
+import dev.lorafleet.common.transport.CoordinatorDataPlane;
+import dev.lorafleet.common.transport.DataPlaneConfig;
+import dev.lorafleet.common.transport.DataPlaneEndpoints;
 import dev.lorafleet.common.wire.WireDtype;
+import dev.lorafleet.coordinator.api.SubmitResult;
+import dev.lorafleet.coordinator.checkpoint.TestingRawFormat;
+import dev.lorafleet.coordinator.cluster.CoordinatorNode;
+import dev.lorafleet.coordinator.cluster.DataPlaneExchange;
+import dev.lorafleet.worker.cluster.WorkerExchange;
+import dev.lorafleet.worker.cluster.WorkerNode;
+import dev.lorafleet.worker.cluster.WorkerRuntime;
+import dev.lorafleet.worker.cluster.WorkerSettings;
 import dev.lorafleet.worker.metrics.DeviceMemoryProbe;
 import dev.lorafleet.worker.metrics.MetricsServer;
 import dev.lorafleet.worker.metrics.WorkerMetrics;
+import dev.lorafleet.worker.transport.WorkerDataPlane;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -49,7 +59,7 @@ class ObservabilityIT {
         binary.isPresent(),
         "the prometheus server is not installed (apt-get install prometheus; .ci/run installs it)");
 
-    try (SyntheticFleet fleet = SyntheticFleet.start()) {
+    try (LiveFleet fleet = LiveFleet.start(work)) {
       Path rules = work.resolve("alerts.yaml");
       Files.writeString(rules, fastRules(Files.readString(DeployFiles.alerts())));
       Path config = work.resolve("prometheus.yaml");
@@ -184,78 +194,129 @@ class ObservabilityIT {
   }
 
   /**
-   * A coordinator's and a worker's metrics, each on its own port, driven as a short job would drive
-   * them: a step every 100 ms with loss, cost, evals and checkpoints, until {@link #stall()}.
+   * A real coordinator node (actors, Aeron data plane, job runner, checkpoints) and a real worker
+   * node in this JVM, each serving its metrics on its own port as the {@code coordinator} and
+   * {@code worker} commands do; the worker trains with {@link ScriptedCompute}, which a test can
+   * stall. The job is long enough to still run when the test stalls it.
    */
-  static final class SyntheticFleet implements AutoCloseable {
-    private final ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor();
-    private final AtomicBoolean stepping = new AtomicBoolean(true);
-    private final MetricsServer coordinatorServer;
-    private final MetricsServer workerServer;
-    private final String jobId = "it-job";
+  static final class LiveFleet implements AutoCloseable {
+    private final List<AutoCloseable> open = new ArrayList<>();
+    private final ScriptedCompute.Gate gate = new ScriptedCompute.Gate();
+    private MetricsServer coordinatorServer;
+    private MetricsServer workerServer;
+    private String jobId;
 
-    private SyntheticFleet(MetricsServer coordinatorServer, MetricsServer workerServer) {
-      this.coordinatorServer = coordinatorServer;
-      this.workerServer = workerServer;
+    static LiveFleet start(Path work) throws Exception {
+      LiveFleet fleet = new LiveFleet();
+      try {
+        fleet.startAndSubmit(work);
+      } catch (Exception | Error e) {
+        fleet.close();
+        throw e;
+      }
+      return fleet;
     }
 
-    static SyntheticFleet start() {
-      PrometheusRegistry coordinatorRegistry = new PrometheusRegistry();
+    private void startAndSubmit(Path work) throws Exception {
+      Path jobDir = Files.createDirectories(work.resolve("job"));
+      Files.createDirectories(jobDir.resolve("model"));
+      Files.writeString(
+          jobDir.resolve("model/config.json"), "{\"architectures\": [\"LlamaForCausalLM\"]}");
+      Files.writeString(jobDir.resolve("train.jsonl"), jsonl(12));
+      Files.writeString(jobDir.resolve("eval.jsonl"), jsonl(4));
+      String specText =
+          """
+          name: observed
+          model: model
+          datasets:
+            - {path: train.jsonl, weight: 1.0}
+          eval:
+            - {name: heldout, path: eval.jsonl}
+          lora: {r: 2, alpha: 4, dropout: 0.0, targetModules: [q_proj]}
+          training: {epochs: 5000, learningRate: 0.05, scheduler: constant, warmupSteps: 0,
+                     globalBatchSize: 4, microBatchSize: 2, maxSeqLen: 64, seed: 7,
+                     weightDecay: 0.0, maxGradNorm: 1.0}
+          cluster: {workers: 1, gpusPerWorker: 1, pricePerGpuHour: 2.5, currency: USD}
+          checkpoint: {everySteps: 2, keepLast: 2}
+          """;
+
+      CoordinatorMetrics metrics = CoordinatorMetrics.create();
+      DataPlaneConfig planeConfig =
+          DataPlaneConfig.defaults()
+              .withPorts(0, 0)
+              .withDriverDirectoryParent(Files.createDirectories(work.resolve("aeron")));
+      CoordinatorDataPlane plane = CoordinatorDataPlane.open(planeConfig);
+      DataPlaneExchange exchange = new DataPlaneExchange(plane);
+      metrics.registerDataPlane(plane::counters, WireDtype.FP32);
+      int clusterPort = PrometheusServer.freePort();
+      CoordinatorNode.Settings defaults =
+          CoordinatorNode.Settings.defaults("127.0.0.1", clusterPort, work.resolve("data"));
+      CoordinatorNode.Settings settings =
+          new CoordinatorNode.Settings(
+              defaults.host(),
+              defaults.clusterPort(),
+              defaults.dataDir(),
+              jobDir,
+              defaults.timing(),
+              (jobSettings, modelJson, length) -> new TestingRawFormat(),
+              null,
+              metrics);
+      coordinatorServer = MetricsServer.start("127.0.0.1", 0, metrics.registry());
+      open.add(coordinatorServer);
+      CoordinatorNode node = CoordinatorNode.start(settings, exchange, exchange);
+      open.add(node);
+
       PrometheusRegistry workerRegistry = new PrometheusRegistry();
-      CoordinatorMetrics coordinator =
-          new CoordinatorMetrics(coordinatorRegistry, Clock.systemUTC());
-      WorkerMetrics worker =
+      WorkerMetrics workerMetrics =
           new WorkerMetrics(
               workerRegistry, "worker-0", DeviceMemoryProbe.forDevices(List.of(Device.cpu())));
-      DataPlaneCounters counters = new DataPlaneCounters(10, 4096, 0, 1, 0, 0, 0, 0, 0, 0);
-      coordinator.registerDataPlane(() -> counters, WireDtype.FP32);
-      worker.registerDataPlane(() -> counters);
-      SyntheticFleet fleet =
-          new SyntheticFleet(
-              MetricsServer.start("127.0.0.1", 0, coordinatorRegistry),
-              MetricsServer.start("127.0.0.1", 0, workerRegistry));
-
-      CoordinatorMetrics.Job job = coordinator.job(fleet.jobId, "USD", 5);
-      job.onPlanned(10_000);
-      job.onWorkersHeld(List.of("worker-0"));
-      job.onStateChanged("RUNNING");
-      coordinator.onWorkersChanged(1, 1);
-      worker.onModelLoaded(Duration.ofMillis(1200));
-      WorkerMetrics.Job share = worker.forJob(fleet.jobId);
-      long[] step = {0};
-      fleet.clock.scheduleAtFixedRate(
+      workerServer = MetricsServer.start("127.0.0.1", 0, workerRegistry);
+      open.add(workerServer);
+      WorkerExchange.Factory workerExchange =
+          (endpoints, id) -> {
+            DataPlaneEndpoints parsed = DataPlaneEndpoints.parse(endpoints);
+            WorkerDataPlane workerPlane =
+                WorkerDataPlane.connect(
+                    parsed, id, planeConfig.withDriverDirectoryParent(work.resolve("aeron")));
+            workerMetrics.registerDataPlane(workerPlane::counters);
+            return new PlainWorkerExchange(workerPlane);
+          };
+      ActorSystem<WorkerNode.Command> worker =
+          WorkerRuntime.start(
+              "127.0.0.1",
+              "127.0.0.1",
+              clusterPort,
+              new WorkerSettings(
+                  "worker-0",
+                  "node-0",
+                  1,
+                  "cpu",
+                  "127.0.0.1",
+                  work.resolve("cache"),
+                  Duration.ofMinutes(2)),
+              ScriptedCompute.factory(gate),
+              workerExchange,
+              workerMetrics);
+      open.add(
           () -> {
-            if (!fleet.stepping.get()) {
-              return;
-            }
-            long s = ++step[0];
-            share.onShareComputed(Duration.ofMillis(80), 512);
-            job.onStepCompleted(
-                new StepMetrics(
-                    s,
-                    1 + (int) (s / 20),
-                    3.0 / Math.sqrt(s),
-                    2e-4,
-                    0.8,
-                    512,
-                    8,
-                    6400,
-                    (10_000 - s) * 0.1,
-                    new StepMetrics.PhaseSeconds(0.08, 0.01, 0.005)));
-            job.onBroadcast(Duration.ofMillis(5));
-            job.onCost(s * 0.01, 100);
-            if (s % 5 == 0) {
-              job.onCheckpointWritten(s, Duration.ofMillis(20));
-              job.onEvaluated("heldout", 2.5 / Math.sqrt(s));
-            }
-            if (s % 20 == 0) {
-              job.onEpochCompleted((int) (s / 20), 0.2);
-            }
-          },
-          0,
-          100,
-          TimeUnit.MILLISECONDS);
-      return fleet;
+            gate.release();
+            worker.terminate();
+            worker.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+          });
+
+      JobSpec spec = new JobSpecParser().parse(specText, "observed.yaml");
+      SubmitResult result =
+          node.service().submit(spec, specText).toCompletableFuture().get(1, TimeUnit.MINUTES);
+      assertThat(result).as("submit").isInstanceOf(SubmitResult.Accepted.class);
+      jobId = ((SubmitResult.Accepted) result).job().id();
+    }
+
+    private static String jsonl(int n) {
+      StringBuilder b = new StringBuilder();
+      for (int i = 0; i < n; i++) {
+        b.append("{\"instruction\": \"q").append(i).append("\", \"output\": \"a\"}\n");
+      }
+      return b.toString();
     }
 
     String coordinatorTarget() {
@@ -270,16 +331,40 @@ class ObservabilityIT {
       return jobId;
     }
 
-    /** The job stops making steps but stays RUNNING, as when every worker hangs. */
+    /** Every following share hangs, as on a wedged device: the job stays RUNNING, no step ends. */
     void stall() {
-      stepping.set(false);
+      gate.stall();
     }
 
     @Override
     public void close() {
-      clock.shutdownNow();
-      coordinatorServer.close();
-      workerServer.close();
+      gate.release();
+      for (int i = open.size() - 1; i >= 0; i--) {
+        try {
+          open.get(i).close();
+        } catch (Exception e) {
+          // keep closing the rest; the test's own failure (if any) is the one worth reading
+        }
+      }
+    }
+  }
+
+  /** The worker data plane as the worker node needs it, without the production factory's config. */
+  private record PlainWorkerExchange(WorkerDataPlane plane) implements WorkerExchange {
+    @Override
+    public float[] awaitParameters(String jobId, long step, Duration timeout) {
+      return plane.awaitParameters(jobId, step, timeout).values().clone();
+    }
+
+    @Override
+    public void sendGradient(
+        String jobId, long step, int round, float[] sum, long tokens, double lossSum) {
+      plane.sendGradient(jobId, step, round, sum, tokens, lossSum, WireDtype.FP32);
+    }
+
+    @Override
+    public void close() {
+      plane.close();
     }
   }
 }

@@ -1,6 +1,7 @@
 package dev.lorafleet.worker.cluster;
 
 import dev.lorafleet.common.transport.DataPlaneConfig;
+import dev.lorafleet.common.transport.DataPlaneCounters;
 import dev.lorafleet.common.transport.DataPlaneEndpoints;
 import dev.lorafleet.common.wire.WireDtype;
 import dev.lorafleet.worker.transport.WorkerDataPlane;
@@ -33,6 +34,11 @@ public final class DataPlaneWorkerExchange implements WorkerExchange {
   public void sendGradient(
       String jobId, long step, int round, float[] sum, long tokens, double lossSum) {
     plane.sendGradient(jobId, step, round, sum, tokens, lossSum, WireDtype.FP32);
+  }
+
+  /** The data plane's running totals, for the worker's metrics (cheap; read at every scrape). */
+  public DataPlaneCounters counters() {
+    return plane.counters();
   }
 
   @Override

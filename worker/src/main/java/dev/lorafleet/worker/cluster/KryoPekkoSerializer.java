@@ -99,7 +99,8 @@ public final class KryoPekkoSerializer extends JSerializer {
   }
 
   /** A typed actor reference travels as its serialization format (a path with address). */
-  @SuppressWarnings("rawtypes")
+  // Kryo registers classes, not generic types: the raw ActorRef is what it hands us
+  @SuppressWarnings({"rawtypes", "unchecked"})
   private final class ActorRefSerializer extends Serializer<ActorRef> {
     ActorRefSerializer() {
       setImmutable(true);

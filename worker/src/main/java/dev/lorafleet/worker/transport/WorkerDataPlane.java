@@ -16,7 +16,6 @@ import io.aeron.Subscription;
 import java.time.Duration;
 import java.util.Optional;
 import org.agrona.CloseHelper;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
@@ -53,7 +52,7 @@ public final class WorkerDataPlane implements AutoCloseable {
   private final long workerKey;
   private final long sendTimeoutNanos;
   private final NanoClock clock;
-  private final IdleStrategy idle = new BackoffIdleStrategy();
+  private final IdleStrategy idle = DataPlaneDriver.idleStrategy();
   private final String coordinator;
 
   private WorkerDataPlane(

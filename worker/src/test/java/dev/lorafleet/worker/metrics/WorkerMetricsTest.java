@@ -121,6 +121,19 @@ class WorkerMetricsTest {
   }
 
   @Test
+  void answersTheHealthCheckThatKubernetesProbesUse() throws Exception {
+    java.net.http.HttpResponse<String> health =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + server.port() + "/-/healthy"))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+
+    assertThat(health.statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void cpuProbeReportsTheProcessResidentSetAgainstPhysicalMemory() {
     DeviceMemoryProbe.DeviceMemory cpu = DeviceMemoryProbe.cpu();
 
