@@ -12,6 +12,8 @@ import java.util.List;
  * @param optimizerSteps AdamW updates applied (bias correction counts these)
  * @param skippedSteps steps skipped for NaN/Inf gradients
  * @param lossHistory mean train loss of every completed step, in order
+ * @param epochProgress what the epoch in progress has trained so far (null in checkpoints written
+ *     at an epoch boundary by older versions), so a resumed run reports whole epochs
  */
 public record TrainerState(
     int epoch,
@@ -20,11 +22,16 @@ public record TrainerState(
     long seed,
     long optimizerSteps,
     long skippedSteps,
-    List<LossPoint> lossHistory) {
+    List<LossPoint> lossHistory,
+    EpochProgress epochProgress) {
 
   public TrainerState {
     lossHistory = List.copyOf(lossHistory);
   }
+
+  /** The running totals of the epoch in progress. */
+  public record EpochProgress(
+      long samples, long tokens, double lossSum, long skipped, int workers) {}
 
   /** One completed step's mean train loss. */
   public record LossPoint(long step, int epoch, double loss) {}

@@ -68,6 +68,12 @@ final class CoordinatorCommand implements Callable<Integer> {
       description = "Port of the Pekko cluster that workers join (default ${DEFAULT-VALUE}).")
   int clusterPort;
 
+  /** How checkpoints are written; multi-process tests swap in a stand-in for the PEFT layout. */
+  static dev.lorafleet.coordinator.job.CheckpointFormatFactory formats = null;
+
+  /** Adjusts the data plane's settings; multi-process tests pick free ports and a driver dir. */
+  static java.util.function.UnaryOperator<DataPlaneConfig> dataPlane = c -> c;
+
   @Override
   public Integer call() throws Exception {
     // an unreadable token file stops the start: never run open by accident
@@ -75,7 +81,7 @@ final class CoordinatorCommand implements Callable<Integer> {
     PrometheusRegistry registry = new PrometheusRegistry();
     CoordinatorMetrics metrics = new CoordinatorMetrics(registry, Clock.systemUTC());
     CoordinatorDataPlane plane =
-        CoordinatorDataPlane.open(DataPlaneConfig.defaults().withHost(host));
+        CoordinatorDataPlane.open(dataPlane.apply(DataPlaneConfig.defaults().withHost(host)));
     metrics.registerDataPlane(plane::counters, dev.lorafleet.common.wire.WireDtype.FP32);
     DataPlaneExchange exchange = new DataPlaneExchange(plane);
     WorkerScaler scaler = WorkerScalers.fromEnvironment(System.getenv());
@@ -94,7 +100,7 @@ final class CoordinatorCommand implements Callable<Integer> {
                 defaults.dataDir(),
                 defaults.specBaseDir(),
                 defaults.timing(),
-                defaults.formats(),
+                formats != null ? formats : defaults.formats(),
                 scaling == null ? defaults.scaler() : scaling.manual(),
                 metrics),
             exchange,

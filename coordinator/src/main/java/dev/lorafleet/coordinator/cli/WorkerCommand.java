@@ -132,23 +132,37 @@ final class WorkerCommand implements Callable<Integer> {
           return exchange;
         };
     try {
-      ActorSystem<WorkerNode.Command> system =
-          WorkerRuntime.start(
-              bindHost,
-              seedHost,
-              seedPort,
-              new WorkerSettings(
-                  workerId, nodeName, deviceCount, kind, bindHost, cache, Duration.ofMinutes(10)),
-              computeFactory,
-              metered,
-              metrics);
-      system.getWhenTerminated().toCompletableFuture().join();
+      while (true) {
+        ActorSystem<WorkerNode.Command> system =
+            WorkerRuntime.start(
+                bindHost,
+                seedHost,
+                seedPort,
+                new WorkerSettings(
+                    workerId, nodeName, deviceCount, kind, bindHost, cache, Duration.ofMinutes(10)),
+                computeFactory,
+                metered,
+                metrics);
+        system.getWhenTerminated().toCompletableFuture().join();
+        var reason =
+            org.apache.pekko.actor.CoordinatedShutdown.get(system).getShutdownReason().orElse(null);
+        // the coordinator went away (killed, restarted): the cluster downed this node, so join the
+        // coordinator's next incarnation instead of exiting; a SIGTERM or a leave ends the process
+        if (!(reason instanceof org.apache.pekko.actor.CoordinatedShutdown.ClusterDowningReason$)) {
+          return 0;
+        }
+        org.slf4j.LoggerFactory.getLogger(WorkerCommand.class)
+            .warn(
+                "Worker {} lost the coordinator at {}:{}; joining it again when it is back.",
+                workerId,
+                seedHost,
+                seedPort);
+      }
     } finally {
       if (metricsServer != null) {
         metricsServer.close();
       }
     }
-    return 0;
   }
 
   /**

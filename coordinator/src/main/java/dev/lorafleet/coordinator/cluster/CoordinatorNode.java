@@ -10,6 +10,7 @@ import dev.lorafleet.coordinator.job.CheckpointFormatFactory;
 import dev.lorafleet.coordinator.job.GradientExchange;
 import dev.lorafleet.coordinator.job.JobManager;
 import dev.lorafleet.coordinator.job.JobRunner;
+import dev.lorafleet.coordinator.job.JobSettings;
 import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.worker.cluster.ClusterConfig;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
@@ -104,6 +105,20 @@ public final class CoordinatorNode implements AutoCloseable {
             ClusterConfig.SYSTEM_NAME,
             ClusterConfig.coordinator(settings.host(), settings.clusterPort()));
     Refs r = refs.join();
+    // jobs a previous incarnation left unfinished resume from their newest valid checkpoint
+    r.manager()
+        .tell(
+            new JobManager.ResumeUnfinished(
+                text -> {
+                  try {
+                    return JobSettings.from(
+                        new dev.lorafleet.common.spec.JobSpecParser().parse(text),
+                        settings.specBaseDir());
+                  } catch (dev.lorafleet.common.spec.InvalidSpecException e) {
+                    throw new IllegalArgumentException(e.getMessage(), e);
+                  }
+                },
+                system.ignoreRef()));
     ActorJobService service =
         new ActorJobService(
             system,

@@ -38,6 +38,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
           ListJobs,
           GetJob,
           CancelJob,
+          ResumeUnfinished,
+          JobManager.UnfinishedFound,
           JobManager.SpecPersisted,
           JobManager.RunnerDone {}
 
@@ -63,6 +65,23 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       implements Command {}
 
   private record RunnerDone(JobRunner.Finished finished) implements Command {}
+
+  /**
+   * Sent once when the coordinator starts: every job under {@code <dataDir>/jobs/} with a {@code
+   * spec.yaml} and no terminal {@code finished} event is queued again (oldest first) and resumes
+   * from its newest valid checkpoint. {@code settingsOf} turns a stored spec into settings (it
+   * throws with a message when the spec no longer validates); the reply lists the job ids queued.
+   */
+  public record ResumeUnfinished(
+      java.util.function.Function<String, JobSettings> settingsOf, ActorRef<List<String>> replyTo)
+      implements Command {}
+
+  private record UnfinishedFound(
+      Map<String, JobSettings> jobs,
+      List<String> problems,
+      ActorRef<List<String>> replyTo,
+      Throwable error)
+      implements Command {}
 
   /** What every runner shares. */
   public record Services(
@@ -104,6 +123,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
         .onMessage(GetJob.class, this::onGet)
         .onMessage(CancelJob.class, this::onCancel)
         .onMessage(RunnerDone.class, this::onRunnerDone)
+        .onMessage(ResumeUnfinished.class, this::onResumeUnfinished)
+        .onMessage(UnfinishedFound.class, this::onUnfinishedFound)
         .build();
   }
 
@@ -143,22 +164,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       return this;
     }
     String jobId = persisted.jobId();
-    ActorRef<JobRunner.Command> runner =
-        getContext()
-            .spawn(
-                JobRunner.create(
-                    jobId,
-                    persisted.settings(),
-                    new JobFiles(services.dataDir(), jobId),
-                    finishedAdapter,
-                    services.registry(),
-                    services.datasets(),
-                    services.exchange(),
-                    services.formats(),
-                    services.timing(),
-                    services.clock(),
-                    services.metrics()),
-                "job-" + jobId);
+    ActorRef<JobRunner.Command> runner = spawnRunner(jobId, persisted.settings());
     runners.put(jobId, runner);
     queue.add(jobId);
     getContext()
@@ -194,6 +200,121 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       running = queue.poll();
       runners.get(running).tell(JobRunner.Start.INSTANCE);
     }
+  }
+
+  private Behavior<Command> onResumeUnfinished(ResumeUnfinished resume) {
+    getContext()
+        .pipeToSelf(
+            CompletableFuture.supplyAsync(() -> findUnfinished(resume), services.blocking()),
+            (found, error) ->
+                error != null
+                    ? new UnfinishedFound(Map.of(), List.of(), resume.replyTo(), error)
+                    : found);
+    return this;
+  }
+
+  /** Runs on the blocking executor: the unfinished jobs on disk, oldest first. */
+  private UnfinishedFound findUnfinished(ResumeUnfinished resume) {
+    Map<String, JobSettings> jobs = new LinkedHashMap<>();
+    List<String> problems = new ArrayList<>();
+    java.nio.file.Path root = services.dataDir().resolve("jobs");
+    if (!java.nio.file.Files.isDirectory(root)) {
+      return new UnfinishedFound(jobs, problems, resume.replyTo(), null);
+    }
+    List<java.nio.file.Path> dirs = new ArrayList<>();
+    try (var list = java.nio.file.Files.list(root)) {
+      list.filter(d -> java.nio.file.Files.isRegularFile(d.resolve("spec.yaml")))
+          .forEach(dirs::add);
+      dirs.sort(
+          java.util.Comparator.comparing(
+              (java.nio.file.Path d) -> {
+                try {
+                  return java.nio.file.Files.getLastModifiedTime(d.resolve("spec.yaml"));
+                } catch (java.io.IOException e) {
+                  throw new java.io.UncheckedIOException(e);
+                }
+              }));
+      for (java.nio.file.Path dir : dirs) {
+        java.nio.file.Path events = dir.resolve("events.jsonl");
+        if (java.nio.file.Files.isRegularFile(events)) {
+          try (var lines = java.nio.file.Files.lines(events)) {
+            if (lines.anyMatch(l -> l.contains("\"type\":\"finished\""))) {
+              continue;
+            }
+          }
+        }
+        String id = dir.getFileName().toString();
+        try {
+          jobs.put(
+              id,
+              resume.settingsOf().apply(java.nio.file.Files.readString(dir.resolve("spec.yaml"))));
+        } catch (RuntimeException e) {
+          problems.add(
+              "job "
+                  + id
+                  + " cannot resume: its "
+                  + dir.resolve("spec.yaml")
+                  + " is no longer valid: "
+                  + e.getMessage());
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return new UnfinishedFound(jobs, problems, resume.replyTo(), null);
+  }
+
+  private Behavior<Command> onUnfinishedFound(UnfinishedFound found) {
+    if (found.error() != null) {
+      getContext()
+          .getLog()
+          .error(
+              "Cannot look for unfinished jobs under {}: {}",
+              services.dataDir().resolve("jobs"),
+              JobRunner.rootMessage(found.error()));
+      found.replyTo().tell(List.of());
+      return this;
+    }
+    found.problems().forEach(p -> getContext().getLog().error("{}", p));
+    List<String> queued = new ArrayList<>();
+    found
+        .jobs()
+        .forEach(
+            (jobId, settings) -> {
+              if (!runners.containsKey(jobId)) {
+                runners.put(jobId, spawnRunner(jobId, settings));
+                queue.add(jobId);
+                queued.add(jobId);
+                getContext()
+                    .getLog()
+                    .info(
+                        "Job {} ({}) did not finish before the coordinator stopped; it is queued"
+                            + " to resume from its newest valid checkpoint.",
+                        jobId,
+                        settings.name());
+              }
+            });
+    found.replyTo().tell(queued);
+    startNext();
+    return this;
+  }
+
+  private ActorRef<JobRunner.Command> spawnRunner(String jobId, JobSettings settings) {
+    return getContext()
+        .spawn(
+            JobRunner.create(
+                jobId,
+                settings,
+                new JobFiles(services.dataDir(), jobId),
+                finishedAdapter,
+                services.registry(),
+                services.datasets(),
+                services.exchange(),
+                services.formats(),
+                services.timing(),
+                services.clock(),
+                services.metrics()),
+            "job-" + jobId);
   }
 
   private Behavior<Command> onRunnerDone(RunnerDone done) {

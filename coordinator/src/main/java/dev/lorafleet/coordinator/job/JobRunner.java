@@ -25,6 +25,8 @@ import dev.lorafleet.coordinator.job.optim.LrSchedule;
 import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.coordinator.metrics.SkipReason;
 import dev.lorafleet.coordinator.metrics.StepMetrics;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -65,6 +67,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
           JobRunner.FromWorker,
           JobRunner.DatasetsOffered,
           JobRunner.InitGathered,
+          JobRunner.ResumeLoaded,
           JobRunner.StepGathered,
           JobRunner.StepApplied,
           JobRunner.Persisted,
@@ -93,6 +96,27 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
 
   private record InitGathered(GradientExchange.Gathered result, Throwable error)
       implements Command {}
+
+  /** What the job's directory holds to resume from (no checkpoint: start from scratch). */
+  private record ResumeLoaded(ResumePoint point, Throwable error) implements Command {}
+
+  /**
+   * The newest valid checkpoint read back, the newer ones skipped (with why), the epochs already
+   * reported, and how many times the job resumed before (its incarnation).
+   */
+  private record ResumePoint(
+      TrainerState state,
+      float[][] vectors,
+      Path checkpoint,
+      List<String> skipped,
+      List<EpochReport> epochs,
+      int incarnation) {}
+
+  /**
+   * Rounds of a resumed incarnation start at {@code incarnation << 16}, so gradient frames and step
+   * assignments of an older coordinator incarnation never match a gather of this one.
+   */
+  private static final int ROUNDS_PER_INCARNATION = 1 << 16;
 
   private record StepGathered(
       long step, int round, long tokensExpected, GradientExchange.Gathered result, Throwable error)
@@ -154,6 +178,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private long totalSteps;
   private long globalStep;
   private int round;
+  private int roundBase;
   private long roundEpoch;
   private int cachedEpoch = -1;
   private int[] cachedOrder;
@@ -162,6 +187,10 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private final List<ActorRef<JobStatus>> cancelWaiters = new ArrayList<>();
   private final List<TrainerState.LossPoint> lossHistory = new ArrayList<>();
   private long skippedSteps;
+  private int consecutiveSkips;
+
+  /** Steps skipped in a row (NaN/Inf gradients) after which the job fails rather than drifts. */
+  static final int MAX_CONSECUTIVE_SKIPS = 3;
 
   // the current epoch's accounting
   private Instant epochStart;
@@ -261,6 +290,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         .onMessage(FromWorker.class, this::onFromWorker)
         .onMessage(DatasetsOffered.class, this::onDatasetsOffered)
         .onMessage(InitGathered.class, this::onInitGathered)
+        .onMessage(ResumeLoaded.class, this::onResumeLoaded)
         .onMessage(StepGathered.class, this::onStepGathered)
         .onMessage(StepApplied.class, this::onStepApplied)
         .onMessage(Persisted.class, this::onPersisted)
@@ -322,6 +352,23 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private Behavior<Command> onWorkersChanged(WorkersChanged changed) {
     latestWorkers = changed.workers();
     if (state == JobState.WAITING_FOR_WORKERS) {
+      Set<String> present = new LinkedHashSet<>();
+      latestWorkers.workers().forEach(w -> present.add(w.id()));
+      if (!held.isEmpty() && !present.containsAll(held.keySet())) {
+        // a worker died while the job was being prepared: let go of all and take them afresh
+        Instant now = clock.instant();
+        getContext()
+            .getLog()
+            .warn(
+                "A worker of job {} left while the job was being prepared ({} held, {} present);"
+                    + " the job takes its workers again.",
+                jobId,
+                held.keySet(),
+                present);
+        held.keySet().forEach(id -> cost.release(id, now));
+        held.clear();
+        prepared.clear();
+      }
       maybeTakeWorkers();
       return this;
     }
@@ -472,6 +519,147 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
             planner.epochSize(),
             totalSteps,
             settings.globalBatchSize());
+    getContext()
+        .pipeToSelf(
+            CompletableFuture.supplyAsync(this::loadResumePoint, io),
+            (point, failure) -> new ResumeLoaded(point, failure));
+  }
+
+  /** Runs on the I/O thread: the newest valid checkpoint, if the job has one. */
+  private ResumePoint loadResumePoint() {
+    try {
+      Checkpointer.Scan scan = checkpointer.latestValid();
+      if (scan.checkpoint().isEmpty()) {
+        return new ResumePoint(null, null, null, scan.skipped(), List.of(), 0);
+      }
+      Path dir = scan.checkpoint().get();
+      TrainerState saved = Checkpointer.readState(dir);
+      float[][] vectors = checkpointer.format().read(dir);
+      List<EpochReport> done = new ArrayList<>();
+      Path reportFile = files.dir().resolve("report.json");
+      if (Files.isRegularFile(reportFile)) {
+        for (EpochReport e : JobFiles.readReport(reportFile).epochs()) {
+          if (e.epoch() <= saved.epoch()) {
+            done.add(e);
+          }
+        }
+      }
+      int incarnation = 1;
+      Path events = files.dir().resolve("events.jsonl");
+      if (Files.isRegularFile(events)) {
+        try (var lines = Files.lines(events)) {
+          incarnation += (int) lines.filter(l -> l.contains("\"type\":\"resumed\"")).count();
+        }
+      }
+      return new ResumePoint(saved, vectors, dir, scan.skipped(), done, incarnation);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private Behavior<Command> onResumeLoaded(ResumeLoaded loaded) {
+    if (state != JobState.RUNNING || optimizer != null) {
+      return this;
+    }
+    if (loaded.error() != null) {
+      return fail(
+          "cannot read the job's checkpoints under "
+              + files.dir().resolve("checkpoints")
+              + ": "
+              + rootMessage(loaded.error()));
+    }
+    ResumePoint point = loaded.point();
+    if (point.state() == null) {
+      if (!point.skipped().isEmpty()) {
+        getContext()
+            .getLog()
+            .warn(
+                "Job {} has no valid checkpoint to resume from ({}); it starts from step 0.",
+                jobId,
+                String.join("; ", point.skipped()));
+      }
+      requestInitialAdapter();
+      return this;
+    }
+    TrainerState saved = point.state();
+    float[][] v = point.vectors();
+    if (v[0].length != adapterLength) {
+      return fail(
+          "the checkpoint "
+              + point.checkpoint()
+              + " holds "
+              + v[0].length
+              + " adapter values but the workers' model has "
+              + adapterLength);
+    }
+    optimizer =
+        new GradientStep(
+            new AdamW(
+                v[0],
+                v[1],
+                v[2],
+                saved.optimizerSteps(),
+                AdamW.DEFAULT_BETA1,
+                AdamW.DEFAULT_BETA2,
+                AdamW.DEFAULT_EPS,
+                settings.weightDecay()),
+            schedule(),
+            settings.maxGradNorm());
+    globalStep = saved.globalStep();
+    skippedSteps = saved.skippedSteps();
+    lossHistory.addAll(saved.lossHistory());
+    if (!lossHistory.isEmpty()) {
+      lastLoss = lossHistory.get(lossHistory.size() - 1).loss();
+    }
+    epochs.addAll(point.epochs());
+    roundBase = point.incarnation() * ROUNDS_PER_INCARNATION;
+    stepsAtRunningSince = globalStep;
+    startEpochAccounting();
+    TrainerState.EpochProgress progress = saved.epochProgress();
+    if (progress != null) {
+      epochSamples = progress.samples();
+      epochTokens = progress.tokens();
+      epochLossSum = progress.lossSum();
+      epochSkipped = progress.skipped();
+      epochMaxWorkers = progress.workers();
+    }
+    for (String skipped : point.skipped()) {
+      getContext()
+          .getLog()
+          .warn("Job {} skips a damaged checkpoint on resume: {}.", jobId, skipped);
+    }
+    getContext()
+        .getLog()
+        .info(
+            "Job {} resumes from {} at step {} of {} (epoch {}, step {} of the epoch), incarnation"
+                + " {}.",
+            jobId,
+            point.checkpoint().getFileName(),
+            globalStep,
+            totalSteps,
+            saved.epoch() + 1,
+            saved.stepInEpoch(),
+            point.incarnation());
+    Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("step", globalStep);
+    fields.put("checkpoint", point.checkpoint().getFileName().toString());
+    fields.put("incarnation", point.incarnation());
+    fields.put("skipped", point.skipped());
+    event("resumed", fields);
+    exchange.broadcast(jobId, globalStep, optimizer.optimizer().params());
+    startStep();
+    return this;
+  }
+
+  private LrSchedule schedule() {
+    return new LrSchedule(
+        LrSchedule.kindOf(settings.scheduler()),
+        settings.learningRate(),
+        settings.warmupSteps(),
+        totalSteps);
+  }
+
+  private void requestInitialAdapter() {
     WorkerHandle source = held.values().iterator().next();
     CompletableFuture<GradientExchange.Gathered> init =
         exchange.gather(jobId, 0, 0, List.of(source.id()), adapterLength, timing.prepareDeadline());
@@ -493,12 +681,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
                   ? rootMessage(gathered.error())
                   : String.valueOf(gathered.result())));
     }
-    LrSchedule schedule =
-        new LrSchedule(
-            LrSchedule.kindOf(settings.scheduler()),
-            settings.learningRate(),
-            settings.warmupSteps(),
-            totalSteps);
+    LrSchedule schedule = schedule();
     optimizer =
         new GradientStep(
             new AdamW(complete.sum(), settings.weightDecay()), schedule, settings.maxGradNorm());
@@ -534,7 +717,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     held.values()
         .forEach(w -> slots.add(new ShardPlanner.WorkerSlot(w.id(), w.info().deviceCount())));
     List<ShardPlanner.Share> shares = ShardPlanner.split(batch, slots);
-    int stepRound = (globalStep == 0 ? 1 : 0) + round;
+    int stepRound = roundBase + (globalStep == 0 ? 1 : 0) + round;
     List<String> ids = shares.stream().map(ShardPlanner.Share::workerId).toList();
     stepStartNanos = System.nanoTime();
     epochMaxWorkers = Math.max(epochMaxWorkers, ids.size());
@@ -555,7 +738,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   }
 
   private Behavior<Command> onStepGathered(StepGathered gathered) {
-    int expectedRound = (globalStep == 0 ? 1 : 0) + round;
+    int expectedRound = roundBase + (globalStep == 0 ? 1 : 0) + round;
     if (state != JobState.RUNNING
         || gathered.step() != globalStep
         || gathered.round() != expectedRound
@@ -636,9 +819,13 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     } else {
       skippedSteps++;
       epochSkipped++;
+      consecutiveSkips++;
       getContext()
           .getLog()
           .warn("Job {} skipped step {}: {}.", jobId, applied.step(), outcome.skipReason());
+    }
+    if (outcome.applied()) {
+      consecutiveSkips = 0;
     }
     Map<String, Object> fields = new LinkedHashMap<>();
     fields.put("step", applied.step());
@@ -688,6 +875,17 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       }
     }
     boolean epochEnd = globalStep % planner.stepsPerEpoch() == 0;
+    if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
+      // the adapter is still the last good one (skipped steps never touch it): fail with it saved
+      return fail(
+          consecutiveSkips
+              + " steps in a row (up to step "
+              + applied.step()
+              + ") were skipped: "
+              + outcome.skipReason()
+              + "; the adapter before them is checkpointed. Lower the learning rate or check the"
+              + " data, then resume from that checkpoint");
+    }
     if (cancelRequested) {
       finalizeJob(JobState.CANCELLED, null);
     } else if (epochEnd) {
@@ -841,7 +1039,9 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         settings.seed(),
         optimizer == null ? 0 : optimizer.optimizer().stepsTaken(),
         skippedSteps,
-        lossHistory);
+        lossHistory,
+        new TrainerState.EpochProgress(
+            epochSamples, epochTokens, epochLossSum, epochSkipped, epochMaxWorkers));
   }
 
   private long persistStartNanos;

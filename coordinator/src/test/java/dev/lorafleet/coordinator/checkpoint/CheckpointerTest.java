@@ -17,7 +17,14 @@ class CheckpointerTest {
 
   private static TrainerState state(long step) {
     return new TrainerState(
-        1, step, 3, 42, step, 0, List.of(new TrainerState.LossPoint(step - 1, 1, 2.5)));
+        1,
+        step,
+        3,
+        42,
+        step,
+        0,
+        List.of(new TrainerState.LossPoint(step - 1, 1, 2.5)),
+        new TrainerState.EpochProgress(step * 8, step * 80, 1.5, 0, 2));
   }
 
   private List<String> entries(Path dir) throws IOException {
@@ -70,5 +77,113 @@ class CheckpointerTest {
     checkpointer.writeFinal(state(4), new float[] {2f}, new float[] {0f}, new float[] {0f});
     assertThat(format.read(jobDir.resolve("final"))[0]).containsExactly(2f);
     assertThat(entries(jobDir)).containsExactly("final");
+  }
+
+  private Checkpointer threeCheckpoints() throws IOException {
+    Checkpointer checkpointer = new Checkpointer(jobDir, 5, format);
+    for (long step : new long[] {4, 8, 12}) {
+      checkpointer.writeStep(
+          state(step), new float[] {step, 1f}, new float[] {2f, 3f}, new float[] {4f, 5f});
+    }
+    return checkpointer;
+  }
+
+  private Path step(long step) {
+    return jobDir.resolve("checkpoints").resolve(Checkpointer.stepDirName(step));
+  }
+
+  @Test
+  void writesAManifestWithEveryFileSizeAndChecksum() throws IOException {
+    threeCheckpoints();
+    assertThat(entries(step(12)))
+        .containsExactly(
+            "exp_avg.bin", "exp_avg_sq.bin", "manifest.json", "params.bin", "trainer_state.json");
+    String manifest = Files.readString(step(12).resolve("manifest.json"));
+    assertThat(manifest)
+        .contains("params.bin")
+        .contains("trainer_state.json")
+        .contains(Checkpointer.sha256(step(12).resolve("params.bin")));
+    assertThat(Checkpointer.verify(step(12))).isEmpty();
+  }
+
+  @Test
+  void resumeSkipsATruncatedCheckpoint() throws IOException {
+    Checkpointer checkpointer = threeCheckpoints();
+    Path params = step(12).resolve("params.bin");
+    byte[] bytes = Files.readAllBytes(params);
+    Files.write(params, java.util.Arrays.copyOf(bytes, bytes.length - 3));
+
+    Checkpointer.Scan scan = checkpointer.latestValid();
+
+    assertThat(scan.checkpoint()).contains(step(8));
+    assertThat(scan.skipped())
+        .singleElement()
+        .asString()
+        .contains("step-00000012")
+        .contains("params.bin has " + (bytes.length - 3) + " bytes");
+    assertThat(format.read(scan.checkpoint().orElseThrow())[0]).containsExactly(8f, 1f);
+  }
+
+  @Test
+  void resumeSkipsACheckpointWithAFlippedByte() throws IOException {
+    Checkpointer checkpointer = threeCheckpoints();
+    Path params = step(12).resolve("exp_avg_sq.bin");
+    byte[] bytes = Files.readAllBytes(params);
+    bytes[bytes.length - 1] ^= 0x01;
+    Files.write(params, bytes);
+
+    Checkpointer.Scan scan = checkpointer.latestValid();
+
+    assertThat(scan.checkpoint()).contains(step(8));
+    assertThat(scan.skipped().get(0)).contains("exp_avg_sq.bin does not match its SHA-256");
+  }
+
+  @Test
+  void resumeSkipsCheckpointsWithoutManifestOrWithAlteredState() throws IOException {
+    Checkpointer checkpointer = threeCheckpoints();
+    Files.delete(step(12).resolve("manifest.json"));
+    Files.writeString(
+        step(8).resolve("trainer_state.json"),
+        Files.readString(step(8).resolve("trainer_state.json"))
+            .replace("\"globalStep\" : 8", "\"globalStep\" : 9"));
+
+    Checkpointer.Scan scan = checkpointer.latestValid();
+
+    assertThat(scan.checkpoint()).contains(step(4));
+    assertThat(scan.skipped()).hasSize(2);
+    assertThat(scan.skipped().get(0)).contains("step-00000012").contains("no manifest.json");
+    assertThat(scan.skipped().get(1)).contains("step-00000008").contains("trainer_state.json");
+    assertThat(checkpointer.latest()).contains(step(4));
+  }
+
+  @Test
+  void aHalfWrittenDirectoryLeftByACrashIsNotACheckpoint() throws IOException {
+    Checkpointer checkpointer = threeCheckpoints();
+    // what a crash between the payload and the manifest leaves when copied into place by hand
+    Path half = Files.createDirectories(step(16));
+    Files.copy(step(12).resolve("params.bin"), half.resolve("params.bin"));
+
+    assertThat(checkpointer.latest()).contains(step(12));
+    assertThat(checkpointer.latestValid().skipped())
+        .singleElement()
+        .asString()
+        .contains("step-00000016");
+  }
+
+  @Test
+  void damagedCheckpointsDoNotCountTowardsTheOnesKept() throws IOException {
+    Checkpointer checkpointer = new Checkpointer(jobDir, 2, format);
+    float[] v = {0f};
+    checkpointer.writeStep(state(4), v, v, v);
+    checkpointer.writeStep(state(8), v, v, v);
+    Files.delete(step(8).resolve("manifest.json"));
+    checkpointer.writeStep(state(12), v, v, v);
+
+    // 8 is damaged, so 4 stays as the second valid one
+    assertThat(entries(jobDir.resolve("checkpoints")))
+        .containsExactly("step-00000004", "step-00000008", "step-00000012");
+    checkpointer.writeStep(state(16), v, v, v);
+    assertThat(entries(jobDir.resolve("checkpoints")))
+        .containsExactly("step-00000012", "step-00000016");
   }
 }

@@ -62,7 +62,7 @@ class PeftCheckpointFormatTest {
     }
     Checkpointer checkpointer = new Checkpointer(dir, 2, format);
     Path fin =
-        checkpointer.writeFinal(new TrainerState(1, 5, 0, 42, 5, 0, List.of()), params, m, v);
+        checkpointer.writeFinal(new TrainerState(1, 5, 0, 42, 5, 0, List.of(), null), params, m, v);
 
     Files.writeString(dir.resolve("config.json"), TINY_LLAMA);
     PeftAdapter.Loaded loaded = PeftAdapter.read(fin, ModelConfig.load(dir));

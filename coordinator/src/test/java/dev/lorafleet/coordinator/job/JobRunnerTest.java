@@ -9,6 +9,7 @@ import dev.lorafleet.coordinator.api.JobReport;
 import dev.lorafleet.coordinator.api.JobState;
 import dev.lorafleet.coordinator.checkpoint.Checkpointer;
 import dev.lorafleet.coordinator.checkpoint.TestingRawFormat;
+import dev.lorafleet.coordinator.checkpoint.TrainerState;
 import dev.lorafleet.coordinator.cluster.DatasetStore;
 import dev.lorafleet.coordinator.cluster.WorkerRegistry;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
@@ -49,13 +50,10 @@ class JobRunnerTest {
     kit.shutdownTestKit();
   }
 
+  private ActorRef<CoordinatorInbound> registry;
+
   private void startCluster(int workers, Duration stepDeadline) {
-    DatasetStore store = new DatasetStore();
-    ActorRef<CoordinatorInbound> registry =
-        kit.spawn(
-            WorkerRegistry.create(
-                store, Executors.newCachedThreadPool(), new CoordinatorHello("in-memory", 1)),
-            "registry");
+    startCoordinator("", stepDeadline);
     for (int i = 0; i < workers; i++) {
       kit.spawn(
           WorkerNode.create(
@@ -71,6 +69,16 @@ class JobRunnerTest {
               exchange),
           "worker-" + i);
     }
+  }
+
+  /** The coordinator's side: registry and job manager (a restart spawns new ones). */
+  private void startCoordinator(String incarnation, Duration stepDeadline) {
+    DatasetStore store = new DatasetStore();
+    registry =
+        kit.spawn(
+            WorkerRegistry.create(
+                store, Executors.newCachedThreadPool(), new CoordinatorHello("in-memory", 1)),
+            "registry" + incarnation);
     manager =
         kit.spawn(
             JobManager.create(
@@ -85,7 +93,7 @@ class JobRunnerTest {
                     Executors.newCachedThreadPool(),
                     Clock.systemUTC(),
                     dev.lorafleet.coordinator.metrics.CoordinatorMetrics.create())),
-            "jobs");
+            "jobs" + incarnation);
   }
 
   private JobSettings settings(Path train, int workers, int epochs, String model)
@@ -268,5 +276,98 @@ class JobRunnerTest {
     assertThat(done.state()).as(String.valueOf(done.error())).isEqualTo(JobState.SUCCEEDED);
     assertThat(done.epochs().get(0).samples()).isEqualTo(20);
     assertThat(exchange.sendLog).noneMatch(s -> s.startsWith("w9"));
+  }
+
+  @Test
+  void restartedCoordinatorResumesTheJobAndEndsBitwiseWhereAnUninterruptedRunEnds()
+      throws IOException {
+    startCluster(2, Duration.ofSeconds(20));
+    Path train = writeLines("train.jsonl", 37);
+    JobSettings base = settings(train, 2, 3, "/m");
+    JobSettings settings =
+        new JobSettings(
+            base.name(),
+            base.model(),
+            base.datasets(),
+            base.evals(),
+            base.lora(),
+            base.epochs(),
+            base.learningRate(),
+            base.scheduler(),
+            base.warmupSteps(),
+            base.globalBatchSize(),
+            base.seed(),
+            base.weightDecay(),
+            base.maxGradNorm(),
+            base.workers(),
+            base.gpusPerWorker(),
+            base.pricePerGpuHour(),
+            base.currency(),
+            3,
+            2);
+    JobStatus straight = awaitTerminal(submit(settings, "name: quad\n").id());
+    assertThat(straight.state()).isEqualTo(JobState.SUCCEEDED);
+
+    JobStatus job = submit(settings, "name: quad\n");
+    Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> status(job.id()).step() >= 8);
+    long stepAtKill = status(job.id()).step();
+    // the coordinator goes away without a word to the workers: no StopJob, no final checkpoint
+    kit.stop(manager, Duration.ofSeconds(20));
+    kit.stop(registry, Duration.ofSeconds(20));
+    long restarted = System.nanoTime();
+    startCoordinator("-2", Duration.ofSeconds(20));
+    TestProbe<List<String>> resumed = kit.createTestProbe();
+    manager.tell(new JobManager.ResumeUnfinished(text -> settings, resumed.getRef()));
+    assertThat(resumed.receiveMessage(Duration.ofSeconds(10))).containsExactly(job.id());
+
+    JobStatus done = awaitTerminal(job.id());
+    double recoverySeconds = (System.nanoTime() - restarted) / 1e9;
+
+    assertThat(done.state()).as(String.valueOf(done.error())).isEqualTo(JobState.SUCCEEDED);
+    assertThat(done.epochs()).hasSize(3);
+    assertThat(done.epochs()).allSatisfy(e -> assertThat(e.samples()).isEqualTo(37));
+    Path jobs = dir.resolve("data/jobs");
+    TrainerState a = Checkpointer.readState(jobs.resolve(straight.id()).resolve("final"));
+    TrainerState b = Checkpointer.readState(jobs.resolve(job.id()).resolve("final"));
+    // every step's loss, before and after the restart, equals the uninterrupted run's exactly
+    assertThat(b.lossHistory()).hasSize(15).isEqualTo(a.lossHistory());
+    float[] straightAdapter = format.read(jobs.resolve(straight.id()).resolve("final"))[0];
+    float[] resumedAdapter = format.read(jobs.resolve(job.id()).resolve("final"))[0];
+    assertThat(resumedAdapter).containsExactly(straightAdapter);
+    List<String> events = Files.readAllLines(jobs.resolve(job.id()).resolve("events.jsonl"));
+    String resumeLine =
+        events.stream().filter(l -> l.contains("\"type\":\"resumed\"")).findFirst().orElseThrow();
+    long resumedFrom = Long.parseLong(resumeLine.replaceAll(".*\"step\":(\\d+).*", "$1"));
+    assertThat(resumedFrom).isBetween(stepAtKill - 3, stepAtKill);
+    System.out.printf(
+        "coordinator restart: killed at step %d, resumed from checkpoint step %d (%d step(s)"
+            + " recomputed), job finished %.2f s after the restart; final adapter max abs"
+            + " difference 0 (bitwise)%n",
+        stepAtKill, resumedFrom, stepAtKill - resumedFrom, recoverySeconds);
+  }
+
+  @Test
+  void nanGradientsAreSkippedAndThreeInARowFailTheJobWithAnUnpoisonedCheckpoint()
+      throws IOException {
+    startCluster(2, Duration.ofSeconds(20));
+    Path train = writeLines("train.jsonl", 37);
+    JobStatus failed =
+        awaitTerminal(submit(settings(train, 2, 2, "/poisoned"), "name: quad\n").id());
+
+    assertThat(failed.state()).isEqualTo(JobState.FAILED);
+    assertThat(failed.error()).contains("3 steps in a row").contains("NaN or Inf");
+    Path jobDir = dir.resolve("data/jobs").resolve(failed.id());
+    Path checkpoint = new Checkpointer(jobDir, 2, format).latest().orElseThrow();
+    TrainerState saved = Checkpointer.readState(checkpoint);
+    assertThat(saved.globalStep()).isEqualTo(3);
+    assertThat(saved.skippedSteps()).isEqualTo(3);
+    assertThat(saved.optimizerSteps()).isZero();
+    float[] params = format.read(checkpoint)[0];
+    assertThat(params)
+        .containsExactly(new TestingQuadraticCompute(new int[0], new int[0]).initialAdapter(0));
+    assertThat(Files.readAllLines(jobDir.resolve("events.jsonl")))
+        .filteredOn(l -> l.contains("\"type\":\"step\""))
+        .hasSize(3)
+        .allMatch(l -> l.contains("\"applied\":false"));
   }
 }

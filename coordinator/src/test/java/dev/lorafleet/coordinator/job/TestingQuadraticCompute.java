@@ -18,6 +18,7 @@ public final class TestingQuadraticCompute implements JobCompute {
 
   private final int[] trainCounts;
   private final int[] evalCounts;
+  private boolean poisoned; // every gradient NaN: a model that diverged
 
   TestingQuadraticCompute(int[] trainCounts, int[] evalCounts) {
     this.trainCounts = trainCounts;
@@ -30,7 +31,9 @@ public final class TestingQuadraticCompute implements JobCompute {
       if (model.toString().equals("/missing")) {
         throw new IOException("base model not found at /missing/config.json");
       }
-      return new TestingQuadraticCompute(lines(train), lines(eval));
+      TestingQuadraticCompute compute = new TestingQuadraticCompute(lines(train), lines(eval));
+      compute.poisoned = model.toString().equals("/poisoned");
+      return compute;
     };
   }
 
@@ -91,6 +94,9 @@ public final class TestingQuadraticCompute implements JobCompute {
         loss += n * 0.5 * d * d;
       }
       tokens += n;
+    }
+    if (poisoned) {
+      java.util.Arrays.fill(sum, Float.NaN);
     }
     return new Gradients(sum, tokens, loss, exampleIndices.length);
   }
