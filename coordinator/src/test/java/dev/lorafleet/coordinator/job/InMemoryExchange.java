@@ -32,6 +32,12 @@ final class InMemoryExchange implements GradientExchange, WorkerExchange.Factory
   private final Map<String, TreeMap<Long, float[]>> parameters = new HashMap<>();
   final List<String> sendLog = new ArrayList<>();
 
+  /**
+   * Gathers of this step or later never complete (a coordinator that dies mid-step), so a test can
+   * stop the coordinator at a known step however fast the machine is.
+   */
+  volatile long holdFromStep = Long.MAX_VALUE;
+
   @Override
   public String endpoints() {
     return "in-memory";
@@ -62,6 +68,9 @@ final class InMemoryExchange implements GradientExchange, WorkerExchange.Factory
             new double[1],
             future);
     gathers.put(jobId, pending);
+    if (step >= holdFromStep) {
+      return future;
+    }
     CompletableFuture.delayedExecutor(deadline.toMillis(), TimeUnit.MILLISECONDS)
         .execute(() -> timeOut(pending));
     return future;
@@ -92,6 +101,9 @@ final class InMemoryExchange implements GradientExchange, WorkerExchange.Factory
         || !p.expected().contains(workerId)
         || p.received().containsKey(workerId)) {
       return; // stale or unexpected: dropped like the real data plane does
+    }
+    if (step >= holdFromStep) {
+      return; // the step is held: its gather never completes
     }
     p.received().put(workerId, sum.clone());
     p.tokens()[0] += tokens;

@@ -308,12 +308,15 @@ class JobRunnerTest {
     JobStatus straight = awaitTerminal(submit(settings, "name: quad\n").id());
     assertThat(straight.state()).isEqualTo(JobState.SUCCEEDED);
 
+    exchange.holdFromStep = 8;
     JobStatus job = submit(settings, "name: quad\n");
     Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> status(job.id()).step() >= 8);
     long stepAtKill = status(job.id()).step();
+    assertThat(stepAtKill).as("the coordinator dies during step 8").isEqualTo(8);
     // the coordinator goes away without a word to the workers: no StopJob, no final checkpoint
     kit.stop(manager, Duration.ofSeconds(20));
     kit.stop(registry, Duration.ofSeconds(20));
+    exchange.holdFromStep = Long.MAX_VALUE;
     long restarted = System.nanoTime();
     startCoordinator("-2", Duration.ofSeconds(20));
     TestProbe<List<String>> resumed = kit.createTestProbe();
