@@ -1,11 +1,9 @@
 package dev.lorafleet.coordinator.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.Device;
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.lorafleet.common.spec.JobSpec;
 import dev.lorafleet.common.spec.JobSpecParser;
 import dev.lorafleet.common.transport.CoordinatorDataPlane;
@@ -29,13 +27,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,9 +41,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ObservabilityIT {
 
-  /** Dashboard queries need a few scrapes (1 s apart) inside their rate windows. */
-  private static final String RATE_WINDOW = "10s";
-
   @TempDir Path work;
 
   @Test
@@ -60,137 +51,16 @@ class ObservabilityIT {
         "the prometheus server is not installed (apt-get install prometheus; .ci/run installs it)");
 
     try (LiveFleet fleet = LiveFleet.start(work)) {
-      Path rules = work.resolve("alerts.yaml");
-      Files.writeString(rules, fastRules(Files.readString(DeployFiles.alerts())));
-      Path config = work.resolve("prometheus.yaml");
-      Files.writeString(config, scrapeConfig(fleet.coordinatorTarget(), fleet.workerTargets()));
-
-      try (PrometheusServer prometheus = PrometheusServer.start(binary.get(), config, work)) {
-        awaitTargetsUp(prometheus, 1 + fleet.workerTargets().size());
-
-        Map<String, String> queries = new LinkedHashMap<>();
-        DeployFiles.dashboardQueries(DeployFiles.json(DeployFiles.dashboard()))
-            .forEach((where, expr) -> queries.put("dashboard " + where, dashboardToPromQl(expr)));
-        DeployFiles.ruleExpressions(DeployFiles.yaml(DeployFiles.alerts()))
-            .forEach(
-                (rule, expr) -> {
-                  // the expression must be valid PromQL; it returns data only when the alert fires
-                  prometheus.query(expr);
-                  PromQl.selectors(expr)
-                      .forEach(sel -> queries.put("rule " + rule + ": " + sel, sel));
-                });
-        awaitEveryQueryHasData(prometheus, queries);
-
-        assertThat(firing(prometheus, "LorafleetJobStalled"))
-            .as("no stall while the job makes steps")
-            .isEmpty();
-
-        fleet.stall();
-
-        await("LorafleetJobStalled fires for " + fleet.jobId())
-            .atMost(Duration.ofSeconds(40))
-            .pollInterval(Duration.ofMillis(500))
-            .untilAsserted(
-                () ->
-                    assertThat(firing(prometheus, "LorafleetJobStalled"))
-                        .as("firing alerts; targets " + prometheus.targets())
-                        .anySatisfy(
-                            a ->
-                                assertThat(a.path("labels").path("job").asText())
-                                    .isEqualTo(fleet.jobId())));
-      }
+      ObservedRun.verify(
+          binary.get(),
+          work.resolve("prometheus"),
+          fleet.coordinatorTarget(),
+          fleet.workerTargets(),
+          fleet.jobId(),
+          fleet::stall,
+          3,
+          Duration.ofSeconds(45));
     }
-  }
-
-  /**
-   * alerts.yaml with test-sized patience: every {@code for:} becomes 1 s and the stall threshold 3
-   * s. Fails if the stall expression no longer has the shape this substitution expects.
-   */
-  static String fastRules(String alerts) {
-    Matcher stall =
-        Pattern.compile("(time\\(\\) - lorafleet_last_progress_timestamp_seconds > )\\d+")
-            .matcher(alerts);
-    assertThat(stall.find()).as("stall threshold in alerts.yaml").isTrue();
-    String fast = stall.replaceFirst("$13");
-    return fast.replaceAll("(?m)^(\\s+for: )\\S+$", "$11s");
-  }
-
-  static String scrapeConfig(String coordinator, List<String> workers) {
-    return """
-        global:
-          scrape_interval: 1s
-          scrape_timeout: 1s
-          evaluation_interval: 1s
-        rule_files:
-          - alerts.yaml
-        scrape_configs:
-          - job_name: lorafleet-coordinator
-            honor_labels: true
-            static_configs:
-              - targets: ["%s"]
-          - job_name: lorafleet-workers
-            honor_labels: true
-            static_configs:
-              - targets: [%s]
-        """
-        .formatted(
-            coordinator, String.join(", ", workers.stream().map(w -> "\"" + w + "\"").toList()));
-  }
-
-  /** Grafana's variables as Prometheus would see them for this test's single job. */
-  static String dashboardToPromQl(String expr) {
-    Matcher labelValues =
-        Pattern.compile(
-                "^\\s*label_values\\(\\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\\s*,\\s*(\\w+)\\s*\\)\\s*$")
-            .matcher(expr);
-    if (labelValues.matches()) {
-      return "count by (" + labelValues.group(2) + ") (" + labelValues.group(1) + ")";
-    }
-    return expr.replace("$__rate_interval", RATE_WINDOW)
-        .replace("$__interval", "1s")
-        .replace("$job", ".+");
-  }
-
-  private static void awaitTargetsUp(PrometheusServer prometheus, int count) {
-    await("all " + count + " targets up")
-        .atMost(Duration.ofSeconds(30))
-        .pollInterval(Duration.ofMillis(250))
-        .untilAsserted(
-            () ->
-                assertThat(prometheus.query("up == 1"))
-                    .as("targets " + prometheus.targets())
-                    .hasSize(count));
-  }
-
-  private static void awaitEveryQueryHasData(
-      PrometheusServer prometheus, Map<String, String> queries) {
-    List<String> empty = new ArrayList<>(queries.keySet());
-    try {
-      await("every dashboard query and alert selector returns data")
-          .atMost(Duration.ofSeconds(45))
-          .pollInterval(Duration.ofMillis(500))
-          .until(
-              () -> {
-                empty.removeIf(where -> prometheus.query(queries.get(where)).size() > 0);
-                return empty.isEmpty();
-              });
-    } catch (org.awaitility.core.ConditionTimeoutException e) {
-      List<String> detail = new ArrayList<>();
-      empty.forEach(where -> detail.add(where + "  =>  " + queries.get(where)));
-      throw new AssertionError(
-          "no data after 45 s for:\n  "
-              + String.join("\n  ", detail)
-              + "\ntargets: "
-              + prometheus.targets(),
-          e);
-    }
-  }
-
-  private static List<JsonNode> firing(PrometheusServer prometheus, String alert) {
-    return prometheus.alerts().stream()
-        .filter(a -> a.path("labels").path("alertname").asText().equals(alert))
-        .filter(a -> a.path("state").asText().equals("firing"))
-        .toList();
   }
 
   /**
