@@ -1075,10 +1075,13 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       getContext()
           .getLog()
           .error(
-              "Job {} could not write its checkpoint at step {}: {}",
+              "Job {} could not write its checkpoint at step {} ({}); training goes on and the"
+                  + " earlier checkpoints are intact.",
               jobId,
               globalStep,
               rootMessage(persisted.error()));
+      event(
+          "checkpoint_failed", Map.of("step", globalStep, "error", rootMessage(persisted.error())));
     } else {
       event("checkpoint", Map.of("step", globalStep));
       if (jobMetrics != null) {

@@ -9,11 +9,18 @@ import java.nio.file.Path;
 /** Writes the three vectors as raw big-endian floats; can be told to fail half way. */
 public final class TestingRawFormat implements CheckpointFormat {
   boolean failAfterFirstFile;
+  private final java.util.concurrent.atomic.AtomicInteger failingWrites =
+      new java.util.concurrent.atomic.AtomicInteger();
+
+  /** The next {@code n} writes fail half way, as on a full disk. */
+  public void failNextWrites(int n) {
+    failingWrites.set(n);
+  }
 
   @Override
   public void write(Path dir, float[] params, float[] expAvg, float[] expAvgSq) throws IOException {
     writeVector(dir.resolve("params.bin"), params);
-    if (failAfterFirstFile) {
+    if (failAfterFirstFile || failingWrites.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
       throw new IOException("disk full (simulated)");
     }
     writeVector(dir.resolve("exp_avg.bin"), expAvg);

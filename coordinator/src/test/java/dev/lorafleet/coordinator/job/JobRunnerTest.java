@@ -373,4 +373,50 @@ class JobRunnerTest {
         .hasSize(3)
         .allMatch(l -> l.contains("\"applied\":false"));
   }
+
+  @Test
+  void failedCheckpointWritesAreReportedAndTrainingGoesOn() throws IOException {
+    startCluster(2, Duration.ofSeconds(20));
+    Path train = writeLines("train.jsonl", 37);
+    JobSettings base = settings(train, 2, 3, "/m");
+    JobSettings settings =
+        new JobSettings(
+            base.name(),
+            base.model(),
+            base.datasets(),
+            base.evals(),
+            base.lora(),
+            base.epochs(),
+            base.learningRate(),
+            base.scheduler(),
+            base.warmupSteps(),
+            base.globalBatchSize(),
+            base.seed(),
+            base.weightDecay(),
+            base.maxGradNorm(),
+            base.workers(),
+            base.gpusPerWorker(),
+            base.pricePerGpuHour(),
+            base.currency(),
+            2,
+            2);
+    format.failNextWrites(2); // the first two checkpoints hit a full disk
+
+    JobStatus done = awaitTerminal(submit(settings, "name: quad\n").id());
+
+    assertThat(done.state()).as(String.valueOf(done.error())).isEqualTo(JobState.SUCCEEDED);
+    assertThat(done.epochs()).allSatisfy(e -> assertThat(e.samples()).isEqualTo(37));
+    Path jobDir = dir.resolve("data/jobs").resolve(done.id());
+    assertThat(Files.readAllLines(jobDir.resolve("events.jsonl")))
+        .filteredOn(l -> l.contains("\"type\":\"checkpoint_failed\""))
+        .hasSize(2)
+        .allMatch(l -> l.contains("disk full"));
+    try (var list = Files.list(jobDir.resolve("checkpoints"))) {
+      // no half-written directory left behind; the two kept are whole
+      assertThat(list.map(p -> p.getFileName().toString()).toList())
+          .hasSize(2)
+          .allMatch(n -> n.startsWith("step-"));
+    }
+    assertThat(new Checkpointer(jobDir, 2, format).latestValid().skipped()).isEmpty();
+  }
 }
