@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.lorafleet.common.transport.DataPlaneCounters;
 import dev.lorafleet.common.wire.WireDtype;
 import dev.lorafleet.worker.metrics.MetricsServer;
+import dev.lorafleet.worker.metrics.Scrape;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Clock;
 import java.time.Duration;

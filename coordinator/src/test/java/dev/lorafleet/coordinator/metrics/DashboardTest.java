@@ -3,6 +3,7 @@ package dev.lorafleet.coordinator.metrics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lorafleet.worker.metrics.Scrape;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -2,6 +2,7 @@ package dev.lorafleet.coordinator.metrics;
 
 import dev.lorafleet.worker.metrics.DeviceMemoryProbe;
 import dev.lorafleet.worker.metrics.MetricsServer;
+import dev.lorafleet.worker.metrics.Scrape;
 import dev.lorafleet.worker.metrics.WorkerMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Clock;
