@@ -95,7 +95,9 @@ final class TransportBenchCommand implements Callable<Integer> {
   @Option(names = "--term-length", description = "Aeron term length in bytes (power of two).")
   Integer termLength;
 
-  @Option(names = "--mtu", description = "Aeron MTU in bytes.")
+  @Option(
+      names = "--mtu",
+      description = "Aeron MTU in bytes between machines (loopback and IPC always use 65504).")
   Integer mtu;
 
   @Option(names = "--socket-buffer", description = "UDP socket buffer bytes.")
@@ -137,7 +139,8 @@ final class TransportBenchCommand implements Callable<Integer> {
     }
     out.printf(
         Locale.ROOT,
-        "bench transport: %d cores, Java %s; Aeron term %d KiB, MTU %d, socket buffer %d KiB,"
+        "bench transport: %d cores, Java %s; Aeron term %d KiB, MTU %d (loopback and IPC: 65504),"
+            + " socket buffer %d KiB,"
             + " %s threading, driver dir %s%n",
         Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.version"),
