@@ -183,6 +183,14 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private int cachedEpoch = -1;
   private int[] cachedOrder;
   private boolean busy;
+
+  /**
+   * A step's gather is in flight: its workers are computing and no answer was accepted yet. Only
+   * then may a lost worker's share be planned again at once; once the gather is accepted the step
+   * is complete (the optimizer applies it) and nothing is replanned.
+   */
+  private boolean gathering;
+
   private boolean cancelRequested;
   private final List<ActorRef<JobStatus>> cancelWaiters = new ArrayList<>();
   private final List<TrainerState.LossPoint> lossHistory = new ArrayList<>();
@@ -406,8 +414,31 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     if (!gone.isEmpty() && evalPending.removeAll(gone)) {
       // an eval share was lost: its loss is left out (counted by tokens, so the mean stays fair)
       maybeFinishEval();
+    } else if (!gone.isEmpty() && gathering && !busy) {
+      replanStep(gone);
     }
     return this;
+  }
+
+  /**
+   * Membership knew before the step watchdog: the step in flight is planned again over the workers
+   * left, in a higher round. The data plane's new gather replaces the old one, whose late answer
+   * (and any late frame of the old round) is fenced out by its round.
+   */
+  private void replanStep(List<String> gone) {
+    getContext()
+        .getLog()
+        .info(
+            "Job {} plans step {} again over {} worker(s) now that {} left.",
+            jobId,
+            globalStep,
+            held.size(),
+            String.join(", ", gone));
+    event(
+        "step_replanned",
+        Map.of("step", globalStep, "workers", List.copyOf(held.keySet()), "left", gone));
+    round++;
+    startStep();
   }
 
   private void maybeTakeWorkers() {
@@ -720,6 +751,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     int stepRound = roundBase + (globalStep == 0 ? 1 : 0) + round;
     List<String> ids = shares.stream().map(ShardPlanner.Share::workerId).toList();
     stepStartNanos = System.nanoTime();
+    gathering = true;
     epochMaxWorkers = Math.max(epochMaxWorkers, ids.size());
     long step = globalStep;
     CompletableFuture<GradientExchange.Gathered> gather =
@@ -745,6 +777,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         || busy) {
       return this; // fenced: an older step or round, or the job moved on
     }
+    gathering = false;
     if (cancelRequested) {
       finalizeJob(JobState.CANCELLED, null);
       return this;
@@ -1129,6 +1162,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     finalizing = true;
     busy = true;
+    gathering = false;
     persistStartNanos = System.nanoTime(); // the final checkpoint's write time
     timers.cancel(EvalTimedOut.INSTANCE);
     Instant now = clock.instant();
