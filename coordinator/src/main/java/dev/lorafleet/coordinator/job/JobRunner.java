@@ -170,7 +170,17 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   /** Workers held for this job, by id (kept in id order). */
   private final Map<String, WorkerHandle> held = new LinkedHashMap<>();
 
+  /**
+   * Free workers taken while the job runs short of {@code cluster.workers}, still preparing; they
+   * join {@link #held} (and get a share from the next step on) once prepared.
+   */
+  private final Map<String, WorkerHandle> joining = new LinkedHashMap<>();
+
   private final Map<String, JobPrepared> prepared = new HashMap<>();
+
+  /** What the job's first workers prepared: a late joiner must agree with it. */
+  private JobPrepared reference;
+
   private ShardPlanner planner;
   private GradientStep optimizer;
   private Checkpointer checkpointer;
@@ -405,6 +415,13 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
               globalStep,
               held.size());
     }
+    for (String id : List.copyOf(joining.keySet())) {
+      if (!live.contains(id)) {
+        joining.remove(id);
+        cost.release(id, clock.instant());
+        getContext().getLog().info("Worker {} left before it was ready for job {}.", id, jobId);
+      }
+    }
     if (jobMetrics != null && !gone.isEmpty()) {
       jobMetrics.onWorkersHeld(held.keySet());
     }
@@ -417,7 +434,96 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     } else if (!gone.isEmpty() && gathering && !busy) {
       replanStep(gone);
     }
+    maybeTakeJoiners();
     return this;
+  }
+
+  /**
+   * A running job short of {@code cluster.workers} (one died or left) takes free workers as they
+   * join: they get the job, prepare, then the current adapter (the data plane sends its current
+   * version to a late asker) and a share from the next step on. A job only starts with all its
+   * workers, so a shortfall always comes from a worker lost on the way.
+   */
+  private void maybeTakeJoiners() {
+    if (state != JobState.RUNNING || planner == null || finalizing) {
+      return;
+    }
+    int wanted = Math.max(1, settings.workers()) - held.size() - joining.size();
+    if (wanted <= 0) {
+      return;
+    }
+    Instant now = clock.instant();
+    JobAssignment assignment = null;
+    for (WorkerHandle w : latestWorkers.workers()) {
+      if (wanted == 0) {
+        break;
+      }
+      if (held.containsKey(w.id()) || joining.containsKey(w.id())) {
+        continue;
+      }
+      joining.put(w.id(), w);
+      cost.hold(w.id(), w.info().deviceCount(), now);
+      wanted--;
+      getContext()
+          .getLog()
+          .info(
+              "Worker {} joined while job {} runs short of workers ({} of {}); it prepares and"
+                  + " takes a share from the next step on.",
+              w.id(),
+              jobId,
+              held.size(),
+              settings.workers());
+      event("worker_joining", Map.of("worker", w.id(), "step", globalStep));
+      if (assignment == null) {
+        assignment =
+            new JobAssignment(jobId, specYaml(), settings.model().toString(), trainRefs, evalRefs);
+      }
+      w.tell(assignment);
+    }
+  }
+
+  /** A late joiner is ready: from the next planned step on it trains a share. */
+  private void onJoinerPrepared(JobPrepared ready) {
+    WorkerHandle w = joining.remove(ready.workerId());
+    if (!Arrays.equals(ready.trainExampleCounts(), reference.trainExampleCounts())
+        || !Arrays.equals(ready.evalExampleCounts(), reference.evalExampleCounts())
+        || ready.adapterLength() != reference.adapterLength()) {
+      String why =
+          "it has "
+              + Arrays.toString(ready.trainExampleCounts())
+              + " examples and "
+              + ready.adapterLength()
+              + " adapter values, the job "
+              + Arrays.toString(reference.trainExampleCounts())
+              + " and "
+              + reference.adapterLength();
+      dropJoiner(w, why);
+      return;
+    }
+    held.put(w.id(), w);
+    roundEpoch = latestWorkers.epoch();
+    if (jobMetrics != null) {
+      jobMetrics.onWorkersHeld(held.keySet());
+    }
+    event("worker_joined", Map.of("worker", w.id(), "step", globalStep));
+    getContext()
+        .getLog()
+        .info(
+            "Worker {} is ready for job {}; it trains a share from step {} on ({} worker(s)).",
+            w.id(),
+            jobId,
+            gathering || busy ? globalStep + 1 : globalStep,
+            held.size());
+  }
+
+  private void dropJoiner(WorkerHandle w, String why) {
+    joining.remove(w.id());
+    cost.release(w.id(), clock.instant());
+    w.tell(new StopJob(jobId, "not taken: " + why));
+    getContext()
+        .getLog()
+        .warn("Job {} does not take worker {}: {}; it goes on without it.", jobId, w.id(), why);
+    event("worker_refused", Map.of("worker", w.id(), "reason", why));
   }
 
   /**
@@ -478,7 +584,19 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private Behavior<Command> onFromWorker(FromWorker wrapped) {
     var message = wrapped.message().message();
     String workerId = wrapped.message().worker().id();
-    if (state.isTerminal() || !held.containsKey(workerId)) {
+    if (state.isTerminal()) {
+      return this;
+    }
+    if (joining.containsKey(workerId)) {
+      if (message instanceof JobPrepared ready && reference != null) {
+        onJoinerPrepared(ready);
+      } else if (message instanceof JobPrepareFailed failed) {
+        // a late joiner that cannot run the job costs the job nothing: it goes on without it
+        dropJoiner(joining.get(workerId), failed.message());
+      }
+      return this;
+    }
+    if (!held.containsKey(workerId)) {
       return this;
     }
     if (message instanceof JobPrepared ready) {
@@ -537,6 +655,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       return;
     }
     evalCounts = first.evalExampleCounts();
+    reference = first;
     jobMetrics = metrics.job(jobId, settings.currency(), settings.checkpointEverySteps());
     jobMetrics.onPlanned(totalSteps);
     jobMetrics.onWorkersHeld(held.keySet());
@@ -1171,6 +1290,9 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       jobMetrics.onWorkersHeld(List.of());
     }
     for (WorkerHandle w : held.values()) {
+      w.tell(new StopJob(jobId, terminal.name().toLowerCase(java.util.Locale.ROOT)));
+    }
+    for (WorkerHandle w : joining.values()) {
       w.tell(new StopJob(jobId, terminal.name().toLowerCase(java.util.Locale.ROOT)));
     }
     registry.tell(new WorkerRegistry.UnrouteJob(jobId));

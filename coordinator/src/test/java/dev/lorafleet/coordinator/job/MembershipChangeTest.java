@@ -184,6 +184,68 @@ class MembershipChangeTest {
     };
   }
 
+  /** A worker's data plane that holds its gradient of {@code step} until {@code gate} opens. */
+  private WorkerExchange.Factory heldAt(long step, CountDownLatch gate) {
+    return (endpoints, id) -> {
+      WorkerExchange real = exchange.connect(endpoints, id);
+      return new WorkerExchange() {
+        @Override
+        public float[] awaitParameters(String jobId, long s, Duration timeout) {
+          return real.awaitParameters(jobId, s, timeout);
+        }
+
+        @Override
+        public void sendGradient(
+            String jobId, long s, int round, float[] sum, long tokens, double lossSum) {
+          if (s == step) {
+            try {
+              gate.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          real.sendGradient(jobId, s, round, sum, tokens, lossSum);
+        }
+
+        @Override
+        public void close() {}
+      };
+    };
+  }
+
+  @Test
+  void shouldGiveAWorkerThatJoinsMidRunTheJobAndAShareFromTheNextStep() throws Exception {
+    startCoordinator();
+    CountDownLatch gate = new CountDownLatch(1);
+    startWorker("w0", heldAt(3, gate));
+    CountDownLatch reached = new CountDownLatch(1);
+    ActorRef<WorkerNode.Command> victim = startWorker("w1", losingFrom(3, reached));
+    Path train = writeLines("train.jsonl", 20);
+    JobStatus job = submit(settings(train, 2, 3));
+    assertThat(reached.await(30, TimeUnit.SECONDS)).isTrue();
+    kit.stop(victim); // step 3 now waits for w0 alone, which is held at the gate
+
+    startWorker("w3", exchange);
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> events(job.id()).stream().anyMatch(l -> l.contains("\"worker_joined\"")));
+    gate.countDown();
+    JobStatus done = awaitTerminal(job.id(), Duration.ofSeconds(30));
+
+    assertThat(done.state()).as(String.valueOf(done.error())).isEqualTo(JobState.SUCCEEDED);
+    assertThat(done.epochs()).extracting(EpochReport::samples).containsExactly(20L, 20L, 20L);
+    assertThat(done.epochs().get(2).workers()).isEqualTo(2);
+    // the joiner trained a share of step 4 (the first planned after it was ready), none before
+    assertThat(exchange.sendLog).contains("w3@4/0").noneMatch(l -> l.matches("w3@[0-3]/.*"));
+    List<String> events = events(job.id());
+    assertThat(events)
+        .filteredOn(l -> l.contains("\"type\":\"worker_joined\""))
+        .singleElement()
+        .matches(l -> l.contains("w3") && l.contains("\"step\":3"));
+    assertThat(events.stream().filter(l -> l.contains("\"type\":\"step\"")).count())
+        .isEqualTo(done.totalSteps());
+  }
+
   @Test
   void shouldReplanTheStepAtOnceWhenAWorkerLeavesTheCluster() throws Exception {
     startCoordinator();
