@@ -10,6 +10,7 @@ import dev.lorafleet.common.protocol.JobPrepared;
 import dev.lorafleet.common.protocol.StepAssignment;
 import dev.lorafleet.common.protocol.StepFailed;
 import dev.lorafleet.common.protocol.StopJob;
+import dev.lorafleet.common.protocol.WorkerLeaving;
 import dev.lorafleet.coordinator.api.EpochReport;
 import dev.lorafleet.coordinator.api.JobReport;
 import dev.lorafleet.coordinator.api.JobState;
@@ -72,6 +73,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
           JobRunner.StepApplied,
           JobRunner.Persisted,
           JobRunner.EvalTimedOut,
+          JobRunner.PauseDue,
+          JobRunner.AsideCheckpointed,
           JobRunner.Finalized {}
 
   /** The job manager's go: this job may take the workers now. */
@@ -133,12 +136,36 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     INSTANCE
   }
 
+  /** The job had no worker for {@link Timing#pauseAfter()}. */
+  private enum PauseDue implements Command {
+    INSTANCE
+  }
+
+  /** A checkpoint written beside the training loop (its last worker is going) is on disk. */
+  private record AsideCheckpointed(long step, Throwable error) implements Command {}
+
   private record Finalized(JobState state, String error, Throwable writeError) implements Command {}
 
   /** How long things may take before the runner stops waiting. */
-  public record Timing(Duration stepDeadline, Duration prepareDeadline, Duration evalDeadline) {
+  public record Timing(
+      Duration stepDeadline, Duration prepareDeadline, Duration evalDeadline, Duration pauseAfter) {
+    /**
+     * How long a running job may have no worker before it goes PAUSED: long enough for a rented
+     * node that was taken away to be replaced (the job waits RUNNING meanwhile, holding nothing).
+     */
+    public static final Duration DEFAULT_PAUSE_AFTER = Duration.ofMinutes(10);
+
+    public Timing(Duration stepDeadline, Duration prepareDeadline, Duration evalDeadline) {
+      this(stepDeadline, prepareDeadline, evalDeadline, DEFAULT_PAUSE_AFTER);
+    }
+
     public static Timing defaults() {
       return new Timing(Duration.ofMinutes(10), Duration.ofMinutes(30), Duration.ofMinutes(30));
+    }
+
+    /** The same with another delay before a job without workers pauses. */
+    public Timing withPauseAfter(Duration pauseAfter) {
+      return new Timing(stepDeadline, prepareDeadline, evalDeadline, pauseAfter);
     }
   }
 
@@ -200,6 +227,17 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
    * is complete (the optimizer applies it) and nothing is replanned.
    */
   private boolean gathering;
+
+  /** Workers that said they are going (SIGTERM, a spot notice): no share after their current. */
+  private final Set<String> leaving = new LinkedHashSet<>();
+
+  /**
+   * No worker to plan the next step over: the job waits (RUNNING, then PAUSED after {@link
+   * Timing#pauseAfter()}) and goes on from the same step when one joins.
+   */
+  private boolean stalled;
+
+  private long lastCheckpointStep = -1;
 
   private boolean cancelRequested;
   private final List<ActorRef<JobStatus>> cancelWaiters = new ArrayList<>();
@@ -313,6 +351,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         .onMessage(StepApplied.class, this::onStepApplied)
         .onMessage(Persisted.class, this::onPersisted)
         .onMessageEquals(EvalTimedOut.INSTANCE, this::onEvalTimedOut)
+        .onMessageEquals(PauseDue.INSTANCE, this::onPauseDue)
+        .onMessage(AsideCheckpointed.class, this::onAsideCheckpointed)
         .onMessage(Finalized.class, this::onFinalized)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
@@ -390,7 +430,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       maybeTakeWorkers();
       return this;
     }
-    if (state != JobState.RUNNING) {
+    if (state != JobState.RUNNING && state != JobState.PAUSED) {
       return this;
     }
     Set<String> live = new LinkedHashSet<>();
@@ -403,17 +443,26 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     for (String id : gone) {
       held.remove(id);
+      boolean announced = leaving.remove(id);
       cost.release(id, clock.instant());
-      metrics.onWorkerLost();
-      event("worker_left", Map.of("worker", id, "step", globalStep));
-      getContext()
-          .getLog()
-          .warn(
-              "Worker {} left job {} during step {}; its share goes to the other {} worker(s).",
-              id,
-              jobId,
-              globalStep,
-              held.size());
+      if (!announced) {
+        metrics.onWorkerLost();
+      }
+      event("worker_left", Map.of("worker", id, "step", globalStep, "announced", announced));
+      if (announced) {
+        getContext()
+            .getLog()
+            .info("Worker {} left job {} as announced, during step {}.", id, jobId, globalStep);
+      } else {
+        getContext()
+            .getLog()
+            .warn(
+                "Worker {} left job {} during step {}; its share goes to the other {} worker(s).",
+                id,
+                jobId,
+                globalStep,
+                held.size());
+      }
     }
     for (String id : List.copyOf(joining.keySet())) {
       if (!live.contains(id)) {
@@ -424,9 +473,6 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     if (jobMetrics != null && !gone.isEmpty()) {
       jobMetrics.onWorkersHeld(held.keySet());
-    }
-    if (held.isEmpty() && !gone.isEmpty()) {
-      return fail("every worker of the job left during step " + globalStep);
     }
     if (!gone.isEmpty() && evalPending.removeAll(gone)) {
       // an eval share was lost: its loss is left out (counted by tokens, so the mean stays fair)
@@ -445,10 +491,10 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
    * workers, so a shortfall always comes from a worker lost on the way.
    */
   private void maybeTakeJoiners() {
-    if (state != JobState.RUNNING || planner == null || finalizing) {
+    if ((state != JobState.RUNNING && state != JobState.PAUSED) || planner == null || finalizing) {
       return;
     }
-    int wanted = Math.max(1, settings.workers()) - held.size() - joining.size();
+    int wanted = Math.max(1, settings.workers()) - (held.size() - leaving.size()) - joining.size();
     if (wanted <= 0) {
       return;
     }
@@ -458,7 +504,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       if (wanted == 0) {
         break;
       }
-      if (held.containsKey(w.id()) || joining.containsKey(w.id())) {
+      if (held.containsKey(w.id()) || joining.containsKey(w.id()) || leaving.contains(w.id())) {
         continue;
       }
       joining.put(w.id(), w);
@@ -514,6 +560,152 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
             jobId,
             gathering || busy ? globalStep + 1 : globalStep,
             held.size());
+    if (stalled) {
+      resumeFromStall();
+    }
+  }
+
+  // ---- workers going, and a job left without any ----
+
+  /** A worker was told to go: it finishes the shares it has; later steps are planned without it. */
+  private void onWorkerLeaving(WorkerLeaving notice) {
+    if (!leaving.add(notice.workerId())) {
+      return;
+    }
+    int staying = held.size() - leaving.size();
+    getContext()
+        .getLog()
+        .info(
+            "Worker {} is leaving job {} (within {} s); it finishes its share of step {}, later"
+                + " steps go to the other {} worker(s).",
+            notice.workerId(),
+            jobId,
+            notice.graceMillis() / 1000,
+            globalStep,
+            staying);
+    event(
+        "worker_leaving",
+        Map.of(
+            "worker", notice.workerId(), "step", globalStep, "graceMillis", notice.graceMillis()));
+    if (staying == 0 && state == JobState.RUNNING && optimizer != null && !busy) {
+      // the last worker is going: keep everything trained so far on disk right now; the step in
+      // flight (if it completes within the grace) is checkpointed once it is applied
+      checkpointAside("the last worker of the job is leaving");
+    }
+    maybeTakeJoiners();
+  }
+
+  /**
+   * Writes a checkpoint of the parameters as they are (every step before {@link #globalStep})
+   * without stopping the loop: the write runs on the I/O thread before any later optimizer step, so
+   * parameters and state agree.
+   */
+  private void checkpointAside(String why) {
+    if (lastCheckpointStep == globalStep) {
+      return;
+    }
+    lastCheckpointStep = globalStep;
+    getContext()
+        .getLog()
+        .info("Job {} writes a checkpoint at step {}: {}.", jobId, globalStep, why);
+    TrainerState trainerState = trainerState();
+    AdamW adam = optimizer.optimizer();
+    JobReport report = report();
+    long step = globalStep;
+    getContext()
+        .pipeToSelf(
+            CompletableFuture.runAsync(
+                () -> {
+                  try {
+                    checkpointer.writeStep(
+                        trainerState, adam.params(), adam.expAvg(), adam.expAvgSq());
+                    files.writeReport(report);
+                  } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                  }
+                },
+                io),
+            (ok, failure) -> new AsideCheckpointed(step, failure));
+  }
+
+  private Behavior<Command> onAsideCheckpointed(AsideCheckpointed written) {
+    if (written.error() != null) {
+      lastCheckpointStep = -1;
+      getContext()
+          .getLog()
+          .error(
+              "Job {} could not write its checkpoint at step {} ({}); the earlier checkpoints are"
+                  + " intact.",
+              jobId,
+              written.step(),
+              rootMessage(written.error()));
+      event(
+          "checkpoint_failed",
+          Map.of("step", written.step(), "error", rootMessage(written.error())));
+    } else {
+      event("checkpoint", Map.of("step", written.step()));
+    }
+    return this;
+  }
+
+  /** No worker to plan step {@link #globalStep} over: wait for one, pause after a while. */
+  private void stall() {
+    if (stalled) {
+      return;
+    }
+    stalled = true;
+    if (gathering) {
+      round++; // whatever the old round still delivers is stale now
+      gathering = false;
+    }
+    getContext()
+        .getLog()
+        .warn(
+            "Job {} has no worker left at step {}; it waits up to {} for one, then pauses.",
+            jobId,
+            globalStep,
+            timing.pauseAfter());
+    event("no_workers", Map.of("step", globalStep));
+    checkpointAside("the job has no worker left");
+    timers.startSingleTimer(PauseDue.INSTANCE, PauseDue.INSTANCE, timing.pauseAfter());
+    maybeTakeJoiners();
+  }
+
+  private Behavior<Command> onPauseDue() {
+    if (!stalled || state != JobState.RUNNING) {
+      return this;
+    }
+    getContext()
+        .getLog()
+        .warn(
+            "Job {} had no worker for {}; it is PAUSED at step {} with its checkpoint, and goes"
+                + " on when a worker joins.",
+            jobId,
+            timing.pauseAfter(),
+            globalStep);
+    setState(JobState.PAUSED);
+    if (jobMetrics != null) {
+      jobMetrics.onWorkersHeld(List.of());
+    }
+    event("paused", Map.of("step", globalStep));
+    checkpointAside("the job pauses");
+    return this;
+  }
+
+  private void resumeFromStall() {
+    stalled = false;
+    timers.cancel(PauseDue.INSTANCE);
+    if (state == JobState.PAUSED) {
+      setState(JobState.RUNNING);
+      runningSince = clock.instant();
+      stepsAtRunningSince = globalStep;
+    }
+    getContext()
+        .getLog()
+        .info("Job {} goes on from step {} with {} worker(s).", jobId, globalStep, held.size());
+    event(
+        "resumed_with_workers", Map.of("step", globalStep, "workers", List.copyOf(held.keySet())));
+    startStep();
   }
 
   private void dropJoiner(WorkerHandle w, String why) {
@@ -609,6 +801,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       }
     } else if (message instanceof EvalResult result) {
       onEvalResult(result);
+    } else if (message instanceof WorkerLeaving notice) {
+      onWorkerLeaving(notice);
     }
     return this;
   }
@@ -864,8 +1058,13 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     int[] batch = planner.stepBatch(cachedOrder, stepInEpoch);
     List<ShardPlanner.WorkerSlot> slots = new ArrayList<>();
-    held.values()
+    held.values().stream()
+        .filter(w -> !leaving.contains(w.id()))
         .forEach(w -> slots.add(new ShardPlanner.WorkerSlot(w.id(), w.info().deviceCount())));
+    if (slots.isEmpty()) {
+      stall();
+      return;
+    }
     List<ShardPlanner.Share> shares = ShardPlanner.split(batch, slots);
     int stepRound = roundBase + (globalStep == 0 ? 1 : 0) + round;
     List<String> ids = shares.stream().map(ShardPlanner.Share::workerId).toList();
@@ -927,11 +1126,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       if (jobMetrics != null) {
         jobMetrics.onWorkersHeld(held.keySet());
       }
-      if (held.isEmpty()) {
-        return fail("no worker delivered step " + globalStep + " within " + timing.stepDeadline());
-      }
       round++;
-      startStep();
+      startStep(); // with no worker left it waits for one (and pauses after a while)
       return this;
     }
     GradientExchange.Gathered.Complete complete =
@@ -1038,10 +1234,14 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
               + "; the adapter before them is checkpointed. Lower the learning rate or check the"
               + " data, then resume from that checkpoint");
     }
+    boolean lastGoing = !leaving.isEmpty() && leaving.containsAll(held.keySet());
     if (cancelRequested) {
       finalizeJob(JobState.CANCELLED, null);
     } else if (epochEnd) {
       startEval();
+    } else if (lastGoing) {
+      // the job's last workers are going: keep this step on disk before waiting for others
+      persistCheckpoint(this::startStep);
     } else if (settings.checkpointEverySteps() > 0
         && globalStep % settings.checkpointEverySteps() == 0) {
       persistCheckpoint(this::startStep);
@@ -1056,13 +1256,14 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private void startEval() {
     evalSums.clear();
     evalPending.clear();
-    if (settings.evals().isEmpty() || held.isEmpty()) {
+    List<ShardPlanner.WorkerSlot> slots = new ArrayList<>();
+    held.values().stream()
+        .filter(w -> !leaving.contains(w.id()))
+        .forEach(w -> slots.add(new ShardPlanner.WorkerSlot(w.id(), w.info().deviceCount())));
+    if (settings.evals().isEmpty() || slots.isEmpty()) {
       finishEpoch();
       return;
     }
-    List<ShardPlanner.WorkerSlot> slots = new ArrayList<>();
-    held.values()
-        .forEach(w -> slots.add(new ShardPlanner.WorkerSlot(w.id(), w.info().deviceCount())));
     for (int i = 0; i < evalCounts.length; i++) {
       evalSums.put(i, new double[2]);
       int[] all = new int[evalCounts[i]];
@@ -1200,6 +1401,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
 
   private void persistCheckpoint(Runnable then) {
     busy = true;
+    lastCheckpointStep = globalStep;
     persistStartNanos = System.nanoTime();
     TrainerState trainerState = trainerState();
     AdamW adam = optimizer.optimizer();
@@ -1284,6 +1486,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     gathering = false;
     persistStartNanos = System.nanoTime(); // the final checkpoint's write time
     timers.cancel(EvalTimedOut.INSTANCE);
+    timers.cancel(PauseDue.INSTANCE);
+    stalled = false;
     Instant now = clock.instant();
     cost.releaseAll(now);
     if (jobMetrics != null) {
