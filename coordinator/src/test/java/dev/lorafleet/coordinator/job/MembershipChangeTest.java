@@ -54,6 +54,10 @@ class MembershipChangeTest {
   }
 
   private void startCoordinator() {
+    startCoordinator(JobRunner.Timing.DEFAULT_PAUSE_AFTER);
+  }
+
+  private void startCoordinator(Duration pauseAfter) {
     DatasetStore store = new DatasetStore();
     ActorRef<CoordinatorInbound> registry =
         kit.spawn(
@@ -70,7 +74,7 @@ class MembershipChangeTest {
                     exchange,
                     (settings, json, length) -> format,
                     new JobRunner.Timing(
-                        STEP_DEADLINE, Duration.ofSeconds(20), Duration.ofSeconds(20)),
+                        STEP_DEADLINE, Duration.ofSeconds(20), Duration.ofSeconds(20), pauseAfter),
                     Executors.newCachedThreadPool(),
                     Clock.systemUTC(),
                     dev.lorafleet.coordinator.metrics.CoordinatorMetrics.create())),
@@ -244,6 +248,37 @@ class MembershipChangeTest {
         .matches(l -> l.contains("w3") && l.contains("\"step\":3"));
     assertThat(events.stream().filter(l -> l.contains("\"type\":\"step\"")).count())
         .isEqualTo(done.totalSteps());
+  }
+
+  @Test
+  void shouldPauseAJobWithoutWorkersAndGoOnFromTheSameStepWhenOneJoins() throws Exception {
+    startCoordinator(Duration.ofMillis(300));
+    CountDownLatch reached = new CountDownLatch(1);
+    ActorRef<WorkerNode.Command> only = startWorker("w0", losingFrom(3, reached));
+    Path train = writeLines("train.jsonl", 20);
+    JobStatus job = submit(settings(train, 1, 2));
+    assertThat(reached.await(30, TimeUnit.SECONDS)).isTrue();
+    kit.stop(only); // the job's only worker is gone in the middle of step 3
+
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> status(job.id()).state() == JobState.PAUSED);
+    assertThat(status(job.id()).step()).isEqualTo(3);
+    Path checkpoint = dir.resolve("data/jobs").resolve(job.id()).resolve("checkpoints");
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> Files.isDirectory(checkpoint.resolve("step-00000003")));
+    startWorker("w1", exchange);
+    JobStatus done = awaitTerminal(job.id(), Duration.ofSeconds(30));
+
+    assertThat(done.state()).as(String.valueOf(done.error())).isEqualTo(JobState.SUCCEEDED);
+    assertThat(done.epochs()).extracting(EpochReport::samples).containsExactly(20L, 20L);
+    // the new worker trained step 3 again (in a new round): nothing skipped
+    assertThat(exchange.sendLog).anyMatch(l -> l.startsWith("w1@3/"));
+    assertThat(events(job.id()))
+        .anyMatch(l -> l.contains("\"type\":\"paused\""))
+        .anyMatch(l -> l.contains("\"type\":\"resumed_with_workers\"") && l.contains("\"step\":3"))
+        .noneMatch(l -> l.contains("\"state\":\"FAILED\""));
   }
 
   @Test
