@@ -14,6 +14,7 @@ import dev.lorafleet.worker.metrics.MetricsServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
@@ -30,6 +31,8 @@ import picocli.CommandLine.Option;
           + " the properties file named by LORAFLEET_CONFIG (http-port=8080); a flag wins."
     })
 final class CoordinatorCommand implements Callable<Integer> {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
   @Option(
       names = "--http-port",
       defaultValue = "${env:LORAFLEET_HTTP_PORT:-8080}",
@@ -68,6 +71,14 @@ final class CoordinatorCommand implements Callable<Integer> {
       description = "Port of the Pekko cluster that workers join (default ${DEFAULT-VALUE}).")
   int clusterPort;
 
+  @Option(
+      names = "--pause-after",
+      defaultValue = "${env:LORAFLEET_PAUSE_AFTER:-600}",
+      description =
+          "Seconds a running job may have no worker before it goes PAUSED (keeping its"
+              + " checkpoint; it goes on when workers return) (default ${DEFAULT-VALUE}).")
+  long pauseAfterSeconds;
+
   /** How checkpoints are written; multi-process tests swap in a stand-in for the PEFT layout. */
   static dev.lorafleet.coordinator.job.CheckpointFormatFactory formats = null;
 
@@ -76,6 +87,10 @@ final class CoordinatorCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (pauseAfterSeconds < 1) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "--pause-after must be at least 1 second");
+    }
     // an unreadable token file stops the start: never run open by accident
     String token = tokenFile == null ? null : TokenFile.load(tokenFile);
     PrometheusRegistry registry = new PrometheusRegistry();
@@ -99,7 +114,7 @@ final class CoordinatorCommand implements Callable<Integer> {
                 defaults.clusterPort(),
                 defaults.dataDir(),
                 defaults.specBaseDir(),
-                defaults.timing(),
+                defaults.timing().withPauseAfter(Duration.ofSeconds(pauseAfterSeconds)),
                 formats != null ? formats : defaults.formats(),
                 scaling == null ? defaults.scaler() : scaling.manual(),
                 metrics),
