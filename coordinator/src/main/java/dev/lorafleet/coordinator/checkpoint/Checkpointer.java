@@ -42,8 +42,19 @@ public final class Checkpointer {
   private final Path checkpointsDir;
   private final int keepLast;
   private final CheckpointFormat format;
+  private final TreeDeleter deleter;
+
+  /** Deletes a directory tree (a seam so that tests can make a purge fail). */
+  interface TreeDeleter {
+    void delete(Path root) throws IOException;
+  }
 
   public Checkpointer(Path jobDir, int keepLast, CheckpointFormat format) {
+    this(jobDir, keepLast, format, Checkpointer::deleteTree);
+  }
+
+  Checkpointer(Path jobDir, int keepLast, CheckpointFormat format, TreeDeleter deleter) {
+    this.deleter = deleter;
     this.jobDir = jobDir;
     this.checkpointsDir = jobDir.resolve("checkpoints");
     this.keepLast = Math.max(2, keepLast);
@@ -226,7 +237,7 @@ public final class Checkpointer {
     int valid = 0;
     for (int i = dirs.size() - 1; i >= 0; i--) {
       if (valid >= keepLast) {
-        deleteTree(dirs.get(i));
+        deleter.delete(dirs.get(i));
       } else if (verify(dirs.get(i)).isEmpty()) {
         valid++;
       }

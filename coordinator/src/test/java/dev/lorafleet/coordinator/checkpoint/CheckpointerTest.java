@@ -59,6 +59,39 @@ class CheckpointerTest {
   }
 
   @Test
+  void aPurgeThatFailsKeepsTheRunGoingAndIsRetriedAfterTheNextCheckpoint() throws IOException {
+    java.util.concurrent.atomic.AtomicInteger attempts =
+        new java.util.concurrent.atomic.AtomicInteger();
+    Checkpointer checkpointer =
+        new Checkpointer(
+            jobDir,
+            2,
+            format,
+            root -> {
+              if (attempts.getAndIncrement() == 0) {
+                throw new IOException("Device or resource busy: " + root);
+              }
+              try (Stream<Path> walk = Files.walk(root)) {
+                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                  Files.delete(p);
+                }
+              }
+            });
+    float[] v = {0f};
+    checkpointer.writeStep(state(5), v, v, v);
+    checkpointer.writeStep(state(10), v, v, v);
+    Path third = checkpointer.writeStep(state(15), v, v, v); // its purge of step 5 fails
+    assertThat(third).isEqualTo(jobDir.resolve("checkpoints/step-00000015"));
+    assertThat(entries(jobDir.resolve("checkpoints")))
+        .containsExactly("step-00000005", "step-00000010", "step-00000015");
+
+    checkpointer.writeStep(state(20), v, v, v); // the purge is retried: 5 and 10 go
+    assertThat(entries(jobDir.resolve("checkpoints")))
+        .containsExactly("step-00000015", "step-00000020");
+    assertThat(checkpointer.latest()).contains(jobDir.resolve("checkpoints/step-00000020"));
+  }
+
+  @Test
   void failedWriteLeavesNoPartialCheckpointAndKeepsEarlierOnes() throws IOException {
     Checkpointer checkpointer = new Checkpointer(jobDir, 3, format);
     float[] v = {0f};
