@@ -7,6 +7,7 @@ import dev.lorafleet.coordinator.api.ApiSettings;
 import dev.lorafleet.coordinator.api.TokenFile;
 import dev.lorafleet.coordinator.cluster.CoordinatorNode;
 import dev.lorafleet.coordinator.cluster.DataPlaneExchange;
+import dev.lorafleet.coordinator.job.FailurePolicy;
 import dev.lorafleet.coordinator.k8s.WorkerScaler;
 import dev.lorafleet.coordinator.k8s.WorkerScalers;
 import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
@@ -14,6 +15,7 @@ import dev.lorafleet.worker.metrics.MetricsServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
@@ -30,6 +32,8 @@ import picocli.CommandLine.Option;
           + " the properties file named by LORAFLEET_CONFIG (http-port=8080); a flag wins."
     })
 final class CoordinatorCommand implements Callable<Integer> {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
   @Option(
       names = "--http-port",
       defaultValue = "${env:LORAFLEET_HTTP_PORT:-8080}",
@@ -68,6 +72,30 @@ final class CoordinatorCommand implements Callable<Integer> {
       description = "Port of the Pekko cluster that workers join (default ${DEFAULT-VALUE}).")
   int clusterPort;
 
+  @Option(
+      names = "--job-error-budget",
+      defaultValue = "${env:LORAFLEET_JOB_ERROR_BUDGET:-3}",
+      description =
+          "Real errors from workers (a failed step or preparation) a job retries before it fails"
+              + " with the first one; preemptions are never counted (default ${DEFAULT-VALUE}).")
+  int jobErrorBudget;
+
+  @Option(
+      names = "--quarantine-after",
+      defaultValue = "${env:LORAFLEET_QUARANTINE_AFTER:-2}",
+      description =
+          "Errors within --quarantine-seconds after which a worker is put aside (default"
+              + " ${DEFAULT-VALUE}).")
+  int quarantineAfter;
+
+  @Option(
+      names = "--quarantine-seconds",
+      defaultValue = "${env:LORAFLEET_QUARANTINE_SECONDS:-600}",
+      description =
+          "How long a worker that keeps failing is put aside: no shares, no new jobs (default"
+              + " ${DEFAULT-VALUE}).")
+  long quarantineSeconds;
+
   /** How checkpoints are written; multi-process tests swap in a stand-in for the PEFT layout. */
   static dev.lorafleet.coordinator.job.CheckpointFormatFactory formats = null;
 
@@ -77,6 +105,17 @@ final class CoordinatorCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     // an unreadable token file stops the start: never run open by accident
+    FailurePolicy failures;
+    try {
+      failures =
+          new FailurePolicy(
+              jobErrorBudget,
+              quarantineAfter,
+              Duration.ofSeconds(quarantineSeconds),
+              Duration.ofSeconds(quarantineSeconds));
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
     String token = tokenFile == null ? null : TokenFile.load(tokenFile);
     PrometheusRegistry registry = new PrometheusRegistry();
     CoordinatorMetrics metrics = new CoordinatorMetrics(registry, Clock.systemUTC());
@@ -102,7 +141,8 @@ final class CoordinatorCommand implements Callable<Integer> {
                 defaults.timing(),
                 formats != null ? formats : defaults.formats(),
                 scaling == null ? defaults.scaler() : scaling.manual(),
-                metrics),
+                metrics,
+                failures),
             exchange,
             exchange);
     if (scaling != null) {
