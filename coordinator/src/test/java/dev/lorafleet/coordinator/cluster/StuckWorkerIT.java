@@ -265,4 +265,123 @@ class StuckWorkerIT {
           plane.counters().droppedDuplicate());
     }
   }
+
+  @Test
+  void shouldLetAWorkerFrozenPastTheSplitBrainResolverRejoinWhenWoken() throws Exception {
+    int port = LocalWorkers.freePort();
+    TestingRawFormat format = new TestingRawFormat();
+    CoordinatorNode.Settings defaults =
+        CoordinatorNode.Settings.defaults("127.0.0.1", port, dir.resolve("data"));
+    CoordinatorNode.Settings settings =
+        new CoordinatorNode.Settings(
+            defaults.host(),
+            port,
+            defaults.dataDir(),
+            defaults.specBaseDir(),
+            new JobRunner.Timing(
+                Duration.ofSeconds(3), Duration.ofSeconds(60), Duration.ofSeconds(30)),
+            (s, json, length) -> format,
+            null,
+            defaults.metrics());
+    CoordinatorDataPlane plane =
+        CoordinatorDataPlane.open(
+            DataPlaneConfig.defaults()
+                .withPorts(0, 0)
+                .withDriverDirectoryParent(Files.createDirectories(dir.resolve("aeron"))));
+    DataPlaneExchange exchange = new DataPlaneExchange(plane);
+    Path marker = dir.resolve("victim-in-step");
+    try (CoordinatorNode node = CoordinatorNode.start(settings, exchange, exchange);
+        LocalWorkers workers =
+            LocalWorkers.start(
+                2,
+                port,
+                TestingWorkerMain.class.getName(),
+                dir.resolve("logs"),
+                dir.resolve("cache"),
+                i ->
+                    i == 1
+                        ? List.of(
+                            "--devices", "1", "--test-slow-share", FROZEN_SHARE + ":2000:" + marker)
+                        : List.of("--devices", "1", "--test-share-delay-ms", "100"))) {
+      String id = submit(node, 2);
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(10))
+          .until(() -> Files.exists(marker));
+      Process victim = workers.processes().get(1);
+      Instant frozenAt = Instant.now();
+      signal(victim, "STOP");
+      // frozen past the resolver's bound: the cluster downs it and the registry forgets it
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(45))
+          .pollInterval(Duration.ofMillis(100))
+          .until(
+              () ->
+                  node.service().workers().toCompletableFuture().join().stream()
+                      .noneMatch(w -> w.name().equals("local-1")));
+      Instant downedAt = Instant.now();
+      DataPlaneCounters beforeWake = plane.counters();
+      signal(victim, "CONT");
+      // it learns it was downed, and its rejoin loop joins the same coordinator again
+      try {
+        Awaitility.await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(100))
+            .until(
+                () ->
+                    node.service().workers().toCompletableFuture().join().stream()
+                        .anyMatch(
+                            w -> w.name().equals("local-1") && w.state() == WorkerView.State.IDLE));
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        throw new AssertionError(
+            "the woken worker did not join again; its log ends:\n" + tail(workers.logs().get(1)),
+            e);
+      }
+      Instant rejoinedAt = Instant.now();
+      assertThat(victim.isAlive()).isTrue();
+
+      JobView done = awaitTerminal(node, id);
+      assertThat(done.state()).as(String.valueOf(done.error())).isEqualTo(JobState.SUCCEEDED);
+      for (EpochReport epoch : done.epochs()) {
+        assertThat(epoch.samples()).as("epoch %d", epoch.epoch()).isEqualTo(SAMPLES);
+      }
+      List<JsonNode> events = events(id);
+      List<Long> steps =
+          events.stream()
+              .filter(e -> e.get("type").asText().equals("step"))
+              .map(e -> e.get("step").asLong())
+              .toList();
+      assertThat(steps).doesNotHaveDuplicates().hasSize(EPOCHS * STEPS_PER_EPOCH);
+      JsonNode dropped =
+          events.stream()
+              .filter(e -> e.get("type").asText().equals("worker_dropped"))
+              .findFirst()
+              .orElseThrow(() -> new AssertionError("no worker_dropped event"));
+      long lostStep = dropped.get("step").asLong();
+      Instant recoveredAt =
+          events.stream()
+              .filter(e -> e.get("type").asText().equals("step"))
+              .filter(e -> e.get("step").asLong() == lostStep)
+              .map(e -> Instant.parse(e.get("time").asText()))
+              .findFirst()
+              .orElseThrow();
+      System.out.printf(
+          "FAULT sigstop_worker_past_resolver detect_s=%.2f recover_s=%.2f steps_lost=0"
+              + " adapter_max_rel_diff=n/a%n",
+          Duration.between(frozenAt, Instant.parse(dropped.get("time").asText())).toMillis() / 1e3,
+          Duration.between(frozenAt, recoveredAt).toMillis() / 1e3);
+      // the rejoined worker trains again: a new job takes both workers and succeeds
+      String next = submit(node, 2);
+      JobView again = awaitTerminal(node, next);
+      assertThat(again.state()).as(String.valueOf(again.error())).isEqualTo(JobState.SUCCEEDED);
+      assertThat(again.epochs()).allSatisfy(e -> assertThat(e.workers()).isEqualTo(2));
+      System.out.printf(
+          "sigstop past the resolver: downed %.1f s after the freeze, joined again %.1f s after"
+              + " SIGCONT; data-plane drops around the wake %d -> %d%n",
+          Duration.between(frozenAt, downedAt).toMillis() / 1e3,
+          Duration.between(downedAt, rejoinedAt).toMillis() / 1e3,
+          beforeWake.dropped(),
+          plane.counters().dropped());
+    }
+  }
 }
