@@ -15,12 +15,17 @@ import dev.lorafleet.worker.cluster.JobComputeFactory;
 import dev.lorafleet.worker.cluster.WorkerNode;
 import dev.lorafleet.worker.cluster.WorkerSettings;
 import dev.lorafleet.worker.data.BadRecordException;
+import dev.lorafleet.worker.metrics.Scrape;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
@@ -156,6 +161,12 @@ class JobErrorBudgetTest {
     return last.get();
   }
 
+  private Scrape scrape() throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrometheusTextFormatWriter.create().write(out, metrics.registry().scrape());
+    return Scrape.parse(out.toString(StandardCharsets.UTF_8));
+  }
+
   private WorkerRegistry.Roster roster() {
     TestProbe<WorkerRegistry.Roster> probe = kit.createTestProbe();
     registry.tell(new WorkerRegistry.GetRoster(probe.getRef()));
@@ -206,12 +217,9 @@ class JobErrorBudgetTest {
     for (int i = 0; i < a.length; i++) {
       assertThat(a[i]).isCloseTo(b[i], within(1e-5f));
     }
-    assertThat(
-            metrics.registry().scrape().stream()
-                .filter(s -> s.getMetadata().getPrometheusName().startsWith("lorafleet_worker_"))
-                .map(s -> s.getMetadata().getPrometheusName())
-                .toList())
-        .contains("lorafleet_worker_errors", "lorafleet_worker_quarantines");
+    Scrape scrape = scrape();
+    assertThat(scrape.value("lorafleet_worker_errors_total", Map.of())).isEqualTo(2);
+    assertThat(scrape.value("lorafleet_worker_quarantines_total", Map.of())).isEqualTo(1);
     // the quarantine ends on its own and the worker may take work again
     Awaitility.await()
         .atMost(Duration.ofSeconds(20))
@@ -240,6 +248,7 @@ class JobErrorBudgetTest {
               assertThat(q.worker().id()).isEqualTo("w1");
               assertThat(q.cause()).contains("injected crash");
             });
+    assertThat(scrape().value("lorafleet_workers", Map.of("state", "quarantined"))).isEqualTo(1);
     // a new job does not get the quarantined worker: it trains on w0 alone
     JobStatus next = awaitTerminal(submit(settings(train, 1, 1)));
     assertThat(next.state()).isEqualTo(JobState.SUCCEEDED);
