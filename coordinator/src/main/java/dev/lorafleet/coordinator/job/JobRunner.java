@@ -191,6 +191,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private final CostMeter cost;
   private final CoordinatorMetrics metrics;
   private final FailurePolicy failures;
+  private final ActorRef<WorkerRegistry.ErrorVerdict> verdicts;
   private int jobErrors;
   private String firstError;
   private CoordinatorMetrics.Job jobMetrics;
@@ -355,6 +356,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     super(context);
     this.metrics = metrics;
     this.failures = failures;
+    this.verdicts = context.messageAdapter(WorkerRegistry.ErrorVerdict.class, ErrorJudged::new);
     // from QUEUED on, so that jobs by state and the stall clock of a waiting job are right
     this.jobMetrics = metrics.job(jobId, settings.currency(), settings.checkpointEverySteps());
     this.timers = timers;
@@ -403,13 +405,10 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
 
   // ---- lifecycle: queued → waiting for workers → running ----
 
-  private ActorRef<WorkerRegistry.ErrorVerdict> verdicts;
-
   private Behavior<Command> onStart() {
     if (state != JobState.QUEUED) {
       return this;
     }
-    verdicts = getContext().messageAdapter(WorkerRegistry.ErrorVerdict.class, ErrorJudged::new);
     setState(JobState.WAITING_FOR_WORKERS);
     registry.tell(
         new WorkerRegistry.RouteJob(
