@@ -27,10 +27,55 @@ public final class DataPlaneDriver implements AutoCloseable {
   private final Aeron aeron;
   private final Path directory;
 
-  private DataPlaneDriver(MediaDriver driver, Aeron aeron, Path directory) {
+  /** How to start another like this one after it died: the config and role, or null (attached). */
+  private final DataPlaneConfig config;
+
+  private final String role;
+
+  private DataPlaneDriver(
+      MediaDriver driver, Aeron aeron, Path directory, DataPlaneConfig config, String role) {
     this.driver = driver;
     this.aeron = aeron;
     this.directory = directory;
+    this.config = config;
+    this.role = role;
+  }
+
+  /**
+   * The client's settings. A worker's client reports a dead driver and lets the data plane start a
+   * new one ({@code WorkerDataPlane} does at its next send or wait). The coordinator keeps Aeron's
+   * own reaction, exiting the process: its data plane has no such recovery, and a restarted
+   * coordinator resumes every job from its last checkpoint.
+   */
+  private static Aeron.Context clientContext(String directory, String role) {
+    Aeron.Context context =
+        new Aeron.Context().aeronDirectoryName(directory).driverTimeoutMs(driverTimeoutMs());
+    if (!role.equals("coordinator")) {
+      context.errorHandler(
+          error -> {
+            if (error instanceof io.aeron.exceptions.DriverTimeoutException) {
+              LOG.warn(
+                  "The {}'s Aeron media driver in {} stopped answering ({}); the data plane starts"
+                      + " a new one at its next send or wait.",
+                  role,
+                  directory,
+                  error.getMessage());
+            } else {
+              LOG.error("The {}'s Aeron client in {} reported an error.", role, directory, error);
+            }
+          });
+    }
+    return context;
+  }
+
+  /**
+   * How long the media driver may go without a heartbeat before its client takes it for dead:
+   * Aeron's ({@code aeron.driver.timeout}, 10 s by default), or the system property {@code
+   * lorafleet.dataplane.driverTimeoutMs} (read at each launch; tests shorten it).
+   */
+  static long driverTimeoutMs() {
+    return Long.getLong(
+        "lorafleet.dataplane.driverTimeoutMs", io.aeron.CommonContext.DRIVER_TIMEOUT_MS);
   }
 
   /**
@@ -91,9 +136,9 @@ public final class DataPlaneDriver implements AutoCloseable {
           "cannot start the Aeron media driver in " + directory + ": " + e.getMessage(), e);
     }
     try {
-      Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(directory.toString()));
+      Aeron aeron = Aeron.connect(clientContext(directory.toString(), role));
       LOG.debug("Data plane media driver for the {} started in {}.", role, directory);
-      return new DataPlaneDriver(driver, aeron, directory);
+      return new DataPlaneDriver(driver, aeron, directory, config, role);
     } catch (RuntimeException e) {
       CloseHelper.quietClose(driver);
       deleteRecursively(directory);
@@ -146,7 +191,7 @@ public final class DataPlaneDriver implements AutoCloseable {
   public static DataPlaneDriver attach(String directory) {
     try {
       return new DataPlaneDriver(
-          null, Aeron.connect(new Aeron.Context().aeronDirectoryName(directory)), null);
+          null, Aeron.connect(clientContext(directory, "worker")), null, null, null);
     } catch (RuntimeException e) {
       throw new DataPlaneException(
           "cannot attach to the coordinator's Aeron media driver in "
@@ -159,6 +204,46 @@ public final class DataPlaneDriver implements AutoCloseable {
 
   public Aeron aeron() {
     return aeron;
+  }
+
+  /**
+   * Whether the media driver is still there: the client is open, the driver's CnC file exists (a
+   * closed driver deletes its directory; so may a tmp cleaner) and the driver's heartbeat in it is
+   * younger than the driver timeout. Cheap (two memory reads and a file-exists check): call it
+   * before each send or wait.
+   */
+  public boolean isAlive() {
+    if (aeron.isClosed()) {
+      return false;
+    }
+    Aeron.Context context = aeron.context();
+    if (!context.cncFile().exists()) {
+      return false;
+    }
+    try {
+      long heartbeat = context.toDriverBuffer().consumerHeartbeatTime();
+      return System.currentTimeMillis() - heartbeat <= context.driverTimeoutMs();
+    } catch (RuntimeException e) {
+      return false; // the client let go of the CnC file: it knows the driver is gone
+    }
+  }
+
+  /**
+   * Closes what is left of this driver and its client and starts a new one the same way (a new
+   * embedded driver in a new directory, or attaches to the same directory again). Publications and
+   * subscriptions of the old client are gone: the caller opens its channels again.
+   *
+   * @throws DataPlaneException when the new driver cannot start
+   */
+  public DataPlaneDriver relaunch() {
+    try {
+      close();
+    } catch (RuntimeException e) {
+      LOG.debug("Closing the dead media driver in {} failed: {}", directory(), e.toString());
+    }
+    return config != null
+        ? launchEmbedded(config, role)
+        : attach(aeron.context().aeronDirectoryName());
   }
 
   /** The media driver's directory (IPC peers attach here). */

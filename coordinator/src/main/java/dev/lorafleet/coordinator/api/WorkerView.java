@@ -23,6 +23,8 @@ public record WorkerView(
     /** Told to go (SIGTERM, spot notice); handing back its share. */
     LEAVING,
     /** Missed its heartbeats or the progress watchdog; its share went to others. */
-    UNREACHABLE
+    UNREACHABLE,
+    /** Put aside after repeated errors (coordinator option --quarantine-seconds). */
+    QUARANTINED
   }
 }

@@ -7,6 +7,7 @@ import dev.lorafleet.coordinator.api.ApiSettings;
 import dev.lorafleet.coordinator.api.TokenFile;
 import dev.lorafleet.coordinator.cluster.CoordinatorNode;
 import dev.lorafleet.coordinator.cluster.DataPlaneExchange;
+import dev.lorafleet.coordinator.job.FailurePolicy;
 import dev.lorafleet.coordinator.k8s.WorkerScaler;
 import dev.lorafleet.coordinator.k8s.WorkerScalers;
 import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
@@ -72,6 +73,30 @@ final class CoordinatorCommand implements Callable<Integer> {
   int clusterPort;
 
   @Option(
+      names = "--job-error-budget",
+      defaultValue = "${env:LORAFLEET_JOB_ERROR_BUDGET:-3}",
+      description =
+          "Real errors from workers (a failed step or preparation) a job retries before it fails"
+              + " with the first one; preemptions are never counted (default ${DEFAULT-VALUE}).")
+  int jobErrorBudget;
+
+  @Option(
+      names = "--quarantine-after",
+      defaultValue = "${env:LORAFLEET_QUARANTINE_AFTER:-2}",
+      description =
+          "Errors within --quarantine-seconds after which a worker is put aside (default"
+              + " ${DEFAULT-VALUE}).")
+  int quarantineAfter;
+
+  @Option(
+      names = "--quarantine-seconds",
+      defaultValue = "${env:LORAFLEET_QUARANTINE_SECONDS:-600}",
+      description =
+          "How long a worker that keeps failing is put aside: no shares, no new jobs (default"
+              + " ${DEFAULT-VALUE}).")
+  long quarantineSeconds;
+
+  @Option(
       names = "--pause-after",
       defaultValue = "${env:LORAFLEET_PAUSE_AFTER:-600}",
       description =
@@ -92,6 +117,17 @@ final class CoordinatorCommand implements Callable<Integer> {
           spec.commandLine(), "--pause-after must be at least 1 second");
     }
     // an unreadable token file stops the start: never run open by accident
+    FailurePolicy failures;
+    try {
+      failures =
+          new FailurePolicy(
+              jobErrorBudget,
+              quarantineAfter,
+              Duration.ofSeconds(quarantineSeconds),
+              Duration.ofSeconds(quarantineSeconds));
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
     String token = tokenFile == null ? null : TokenFile.load(tokenFile);
     PrometheusRegistry registry = new PrometheusRegistry();
     CoordinatorMetrics metrics = new CoordinatorMetrics(registry, Clock.systemUTC());
@@ -117,7 +153,8 @@ final class CoordinatorCommand implements Callable<Integer> {
                 defaults.timing().withPauseAfter(Duration.ofSeconds(pauseAfterSeconds)),
                 formats != null ? formats : defaults.formats(),
                 scaling == null ? defaults.scaler() : scaling.manual(),
-                metrics),
+                metrics,
+                failures),
             exchange,
             exchange);
     if (scaling != null) {

@@ -7,6 +7,7 @@ import dev.lorafleet.coordinator.api.ScaleView;
 import dev.lorafleet.coordinator.checkpoint.PeftCheckpointFormat;
 import dev.lorafleet.coordinator.job.ActorJobService;
 import dev.lorafleet.coordinator.job.CheckpointFormatFactory;
+import dev.lorafleet.coordinator.job.FailurePolicy;
 import dev.lorafleet.coordinator.job.GradientExchange;
 import dev.lorafleet.coordinator.job.JobManager;
 import dev.lorafleet.coordinator.job.JobRunner;
@@ -40,7 +41,35 @@ public final class CoordinatorNode implements AutoCloseable {
       JobRunner.Timing timing,
       CheckpointFormatFactory formats,
       IntFunction<CompletionStage<ScaleView>> scaler,
-      CoordinatorMetrics metrics) {
+      CoordinatorMetrics metrics,
+      FailurePolicy failures) {
+
+    /** Settings with the default {@link FailurePolicy}. */
+    public Settings(
+        String host,
+        int clusterPort,
+        Path dataDir,
+        Path specBaseDir,
+        JobRunner.Timing timing,
+        CheckpointFormatFactory formats,
+        IntFunction<CompletionStage<ScaleView>> scaler,
+        CoordinatorMetrics metrics) {
+      this(
+          host,
+          clusterPort,
+          dataDir,
+          specBaseDir,
+          timing,
+          formats,
+          scaler,
+          metrics,
+          FailurePolicy.defaults());
+    }
+
+    public Settings withFailures(FailurePolicy policy) {
+      return new Settings(
+          host, clusterPort, dataDir, specBaseDir, timing, formats, scaler, metrics, policy);
+    }
 
     public static Settings defaults(String host, int clusterPort, Path dataDir) {
       return new Settings(
@@ -84,7 +113,15 @@ public final class CoordinatorNode implements AutoCloseable {
                           .dispatchers()
                           .lookup(DispatcherSelector.fromConfig("lorafleet.blocking-dispatcher"));
                   ActorRef<CoordinatorInbound> registry =
-                      context.spawn(WorkerRegistry.create(datasets, blocking, hello), "workers");
+                      context.spawn(
+                          WorkerRegistry.create(
+                              datasets,
+                              blocking,
+                              hello,
+                              settings.metrics(),
+                              settings.failures(),
+                              Clock.systemUTC()),
+                          "workers");
                   ActorRef<JobManager.Command> manager =
                       context.spawn(
                           JobManager.create(
@@ -97,7 +134,8 @@ public final class CoordinatorNode implements AutoCloseable {
                                   settings.timing(),
                                   blocking,
                                   Clock.systemUTC(),
-                                  settings.metrics())),
+                                  settings.metrics(),
+                                  settings.failures())),
                           "jobs");
                   refs.complete(new Refs(registry, manager));
                   return Behaviors.empty();

@@ -10,17 +10,23 @@ import dev.lorafleet.common.protocol.JobPrepared;
 import dev.lorafleet.common.protocol.StepFailed;
 import dev.lorafleet.common.protocol.WorkerInfo;
 import dev.lorafleet.common.protocol.WorkerLeaving;
+import dev.lorafleet.coordinator.job.FailurePolicy;
 import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.worker.cluster.ClusterProtocol;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
 import dev.lorafleet.worker.cluster.WorkerNode;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -30,6 +36,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 
 /**
@@ -42,7 +49,14 @@ public final class WorkerRegistry extends AbstractBehavior<CoordinatorInbound> {
 
   /** The commands of the coordinator's own actors (workers send {@code ToCoordinator}). */
   public sealed interface Command extends CoordinatorInbound
-      permits Subscribe, GetWorkers, RouteJob, UnrouteJob, WorkerRegistry.ChunkRead {}
+      permits Subscribe,
+          GetWorkers,
+          GetRoster,
+          RouteJob,
+          UnrouteJob,
+          ReportError,
+          WorkerRegistry.ChunkRead,
+          WorkerRegistry.LiftQuarantine {}
 
   /** Sends {@link Workers} now and after every change. */
   public record Subscribe(ActorRef<Workers> subscriber) implements Command {}
@@ -52,6 +66,37 @@ public final class WorkerRegistry extends AbstractBehavior<CoordinatorInbound> {
 
   /** The live workers (sorted by id) under membership epoch {@code epoch}. */
   public record Workers(List<WorkerHandle> workers, long epoch) {}
+
+  /** Replies with every known worker once: the live ones and those put aside. */
+  public record GetRoster(ActorRef<Roster> replyTo) implements Command {}
+
+  /** The live workers (as in {@link Workers}) and the quarantined ones, both sorted by id. */
+  public record Roster(List<WorkerHandle> live, List<Quarantined> quarantined) {}
+
+  /** A worker put aside after repeated errors, until {@code until}; {@code cause} is the last. */
+  public record Quarantined(WorkerHandle worker, Instant until, String cause) {}
+
+  /**
+   * A job runner's report of a real error on {@code workerId} (not a preemption) in round {@code
+   * round} of step {@code step} (both -1 for a job preparation). The registry replies with its
+   * {@link ErrorVerdict} before it publishes the smaller worker set, so a runner that receives both
+   * through message adapters learns of a quarantine from the verdict first.
+   */
+  public record ReportError(
+      String workerId,
+      String jobId,
+      long step,
+      int round,
+      String cause,
+      ActorRef<ErrorVerdict> replyTo)
+      implements Command {}
+
+  /**
+   * Whether the error of {@code workerId} in {@code step}/{@code round} (echoed from the report)
+   * put the worker aside, and until when (null when it did not).
+   */
+  public record ErrorVerdict(
+      String workerId, long step, int round, boolean quarantined, Instant until) {}
 
   /** Worker messages about {@code jobId} go to {@code runner}. */
   public record RouteJob(String jobId, ActorRef<FromWorker> runner) implements Command {}
@@ -64,6 +109,8 @@ public final class WorkerRegistry extends AbstractBehavior<CoordinatorInbound> {
   private record ChunkRead(DatasetChunk chunk, ActorRef<WorkerNode.Command> worker)
       implements Command {}
 
+  private record LiftQuarantine(String workerId) implements Command {}
+
   private final DatasetStore datasets;
   private final Executor blocking;
   private final CoordinatorHello hello;
@@ -72,6 +119,11 @@ public final class WorkerRegistry extends AbstractBehavior<CoordinatorInbound> {
   private final Map<ActorRef<WorkerNode.Command>, String> idsByRef = new HashMap<>();
   private final Set<ActorRef<Workers>> subscribers = new HashSet<>();
   private final Map<String, ActorRef<FromWorker>> runners = new HashMap<>();
+  private final FailurePolicy policy;
+  private final Clock clock;
+  private final TimerScheduler<CoordinatorInbound> timers;
+  private final Map<String, Deque<Instant>> recentErrors = new HashMap<>();
+  private final Map<String, Quarantined> quarantined = new TreeMap<>();
   private long epoch;
 
   public static Behavior<CoordinatorInbound> create(
@@ -85,17 +137,38 @@ public final class WorkerRegistry extends AbstractBehavior<CoordinatorInbound> {
       Executor blocking,
       CoordinatorHello hello,
       CoordinatorMetrics metrics) {
+    return create(datasets, blocking, hello, metrics, FailurePolicy.defaults(), Clock.systemUTC());
+  }
+
+  /** A registry that puts aside workers that keep failing, as {@code policy} says. */
+  public static Behavior<CoordinatorInbound> create(
+      DatasetStore datasets,
+      Executor blocking,
+      CoordinatorHello hello,
+      CoordinatorMetrics metrics,
+      FailurePolicy policy,
+      Clock clock) {
     return Behaviors.setup(
-        context -> new WorkerRegistry(context, datasets, blocking, hello, metrics));
+        context ->
+            Behaviors.withTimers(
+                timers ->
+                    new WorkerRegistry(
+                        context, timers, datasets, blocking, hello, metrics, policy, clock)));
   }
 
   private WorkerRegistry(
       ActorContext<CoordinatorInbound> context,
+      TimerScheduler<CoordinatorInbound> timers,
       DatasetStore datasets,
       Executor blocking,
       CoordinatorHello hello,
-      CoordinatorMetrics metrics) {
+      CoordinatorMetrics metrics,
+      FailurePolicy policy,
+      Clock clock) {
     super(context);
+    this.timers = timers;
+    this.policy = policy;
+    this.clock = clock;
     this.metrics = metrics;
     this.datasets = datasets;
     this.blocking = blocking;
@@ -117,6 +190,14 @@ public final class WorkerRegistry extends AbstractBehavior<CoordinatorInbound> {
               get.replyTo().tell(snapshot());
               return this;
             })
+        .onMessage(
+            GetRoster.class,
+            get -> {
+              get.replyTo().tell(roster());
+              return this;
+            })
+        .onMessage(ReportError.class, this::onReportError)
+        .onMessage(LiftQuarantine.class, this::onLiftQuarantine)
         .onMessage(RouteJob.class, this::onRouteJob)
         .onMessage(UnrouteJob.class, this::onUnrouteJob)
         .onMessage(ChunkRead.class, this::onChunkRead)
@@ -156,13 +237,28 @@ public final class WorkerRegistry extends AbstractBehavior<CoordinatorInbound> {
     }
     String jobId = jobOf(message);
     ActorRef<FromWorker> runner = jobId == null ? null : runners.get(jobId);
-    if (runner != null) {
+    if (runner != null && workers.containsKey(id)) { // a quarantined worker's reports are moot
       runner.tell(new FromWorker(message, workers.get(id)));
     }
     return this;
   }
 
   private void onAnnounce(WorkerInfo info, ActorRef<WorkerNode.Command> ref) {
+    Quarantined aside = quarantined.get(info.workerId());
+    if (aside != null) {
+      // a quarantined worker that restarted stays aside until its time is up
+      if (!aside.worker().ref().equals(ref)) {
+        idsByRef.remove(aside.worker().ref());
+        getContext().unwatch(aside.worker().ref());
+        quarantined.put(
+            info.workerId(),
+            new Quarantined(new WorkerHandle(info, ref), aside.until(), aside.cause()));
+        idsByRef.put(ref, info.workerId());
+        getContext().watch(ref);
+      }
+      ref.tell(new ClusterProtocol.ToWorker(hello));
+      return;
+    }
     WorkerHandle previous = workers.get(info.workerId());
     if (previous != null && previous.ref().equals(ref)) {
       ref.tell(new ClusterProtocol.ToWorker(hello));
@@ -190,12 +286,75 @@ public final class WorkerRegistry extends AbstractBehavior<CoordinatorInbound> {
 
   private Behavior<CoordinatorInbound> onTerminated(Terminated terminated) {
     String id = idsByRef.remove(terminated.getRef());
-    if (id != null) {
-      workers.remove(id);
+    if (id != null && workers.remove(id) != null) {
       getContext().getLog().warn("Worker {} left the cluster.", id);
+      publish();
+    } else if (id != null) {
+      // it stays on the quarantine list: if it comes back before its time, it waits
+      getContext().getLog().info("Worker {} left the cluster while put aside.", id);
+    }
+    return this;
+  }
+
+  private Behavior<CoordinatorInbound> onReportError(ReportError report) {
+    String id = report.workerId();
+    Instant now = clock.instant();
+    Deque<Instant> errors = recentErrors.computeIfAbsent(id, k -> new ArrayDeque<>());
+    errors.addLast(now);
+    Instant windowStart = now.minus(policy.quarantineWindow());
+    while (!errors.isEmpty() && errors.peekFirst().isBefore(windowStart)) {
+      errors.pollFirst();
+    }
+    WorkerHandle handle = workers.get(id);
+    if (handle == null || errors.size() < policy.quarantineAfter()) {
+      report.replyTo().tell(new ErrorVerdict(id, report.step(), report.round(), false, null));
+      return this;
+    }
+    recentErrors.remove(id);
+    Instant until = now.plus(policy.quarantineFor());
+    workers.remove(id);
+    quarantined.put(id, new Quarantined(handle, until, report.cause()));
+    metrics.onWorkerQuarantined(quarantined.size());
+    timers.startSingleTimer(id, new LiftQuarantine(id), policy.quarantineFor());
+    getContext()
+        .getLog()
+        .warn(
+            "Worker {} on node {} failed {} time(s) within {} (the last in job {}: {}); it is put"
+                + " aside until {}: no shares and no jobs until then.",
+            id,
+            handle.info().nodeName(),
+            policy.quarantineAfter(),
+            policy.quarantineWindow(),
+            report.jobId(),
+            report.cause(),
+            until);
+    // the verdict first: the runner drops the worker from its step before it sees the new set
+    report.replyTo().tell(new ErrorVerdict(id, report.step(), report.round(), true, until));
+    publish();
+    return this;
+  }
+
+  private Behavior<CoordinatorInbound> onLiftQuarantine(LiftQuarantine lift) {
+    Quarantined aside = quarantined.remove(lift.workerId());
+    if (aside == null) {
+      return this;
+    }
+    metrics.onQuarantineChanged(quarantined.size());
+    if (idsByRef.containsKey(aside.worker().ref())) {
+      workers.put(lift.workerId(), aside.worker());
+      getContext()
+          .getLog()
+          .info(
+              "Worker {} is back from quarantine and may take shares and jobs again.",
+              lift.workerId());
       publish();
     }
     return this;
+  }
+
+  private Roster roster() {
+    List<Quarantined> aside = new ArrayList<>(quarantined.values());
+    return new Roster(snapshot().workers(), List.copyOf(aside));
   }
 
   private Behavior<CoordinatorInbound> onSubscribe(Subscribe subscribe) {

@@ -9,6 +9,7 @@ import dev.lorafleet.coordinator.api.JobView;
 import dev.lorafleet.coordinator.api.ScaleView;
 import dev.lorafleet.coordinator.api.SubmitResult;
 import dev.lorafleet.coordinator.api.WorkerView;
+import dev.lorafleet.coordinator.cluster.WorkerHandle;
 import dev.lorafleet.coordinator.cluster.WorkerRegistry;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
 import java.nio.file.Path;
@@ -133,22 +134,28 @@ public final class ActorJobService implements JobService {
 
   @Override
   public CompletionStage<List<WorkerView>> workers() {
-    return AskPattern.<CoordinatorInbound, WorkerRegistry.Workers>ask(
-            registry, WorkerRegistry.GetWorkers::new, ASK_TIMEOUT, system.scheduler())
+    return AskPattern.<CoordinatorInbound, WorkerRegistry.Roster>ask(
+            registry, WorkerRegistry.GetRoster::new, ASK_TIMEOUT, system.scheduler())
         .thenApply(
-            workers ->
-                workers.workers().stream()
-                    .map(
-                        w ->
-                            new WorkerView(
-                                w.info().nodeName(),
-                                w.ref().path().address().toString(),
-                                w.info().deviceCount(),
-                                w.info().deviceKind(),
-                                WorkerView.State.IDLE,
-                                null,
-                                null))
-                    .toList());
+            roster -> {
+              List<WorkerView> views = new java.util.ArrayList<>();
+              roster.live().forEach(w -> views.add(view(w, WorkerView.State.IDLE)));
+              roster
+                  .quarantined()
+                  .forEach(q -> views.add(view(q.worker(), WorkerView.State.QUARANTINED)));
+              return List.copyOf(views);
+            });
+  }
+
+  private static WorkerView view(WorkerHandle w, WorkerView.State state) {
+    return new WorkerView(
+        w.info().nodeName(),
+        w.ref().path().address().toString(),
+        w.info().deviceCount(),
+        w.info().deviceKind(),
+        state,
+        null,
+        null);
   }
 
   @Override

@@ -93,7 +93,33 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       JobRunner.Timing timing,
       Executor blocking,
       Clock clock,
-      CoordinatorMetrics metrics) {}
+      CoordinatorMetrics metrics,
+      FailurePolicy failures) {
+
+    /** Services with the default {@link FailurePolicy}. */
+    public Services(
+        java.nio.file.Path dataDir,
+        ActorRef<CoordinatorInbound> registry,
+        DatasetStore datasets,
+        GradientExchange exchange,
+        CheckpointFormatFactory formats,
+        JobRunner.Timing timing,
+        Executor blocking,
+        Clock clock,
+        CoordinatorMetrics metrics) {
+      this(
+          dataDir,
+          registry,
+          datasets,
+          exchange,
+          formats,
+          timing,
+          blocking,
+          clock,
+          metrics,
+          FailurePolicy.defaults());
+    }
+  }
 
   private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
 
@@ -313,7 +339,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
                 services.formats(),
                 services.timing(),
                 services.clock(),
-                services.metrics()),
+                services.metrics(),
+                services.failures()),
             "job-" + jobId);
   }
 

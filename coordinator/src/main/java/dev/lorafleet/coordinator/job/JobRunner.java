@@ -75,7 +75,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
           JobRunner.EvalTimedOut,
           JobRunner.PauseDue,
           JobRunner.AsideCheckpointed,
-          JobRunner.Finalized {}
+          JobRunner.Finalized,
+          JobRunner.ErrorJudged {}
 
   /** The job manager's go: this job may take the workers now. */
   public enum Start implements Command {
@@ -146,6 +147,12 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
 
   private record Finalized(JobState state, String error, Throwable writeError) implements Command {}
 
+  /**
+   * The registry's verdict on a worker's real error: during preparation (step -1) or in a round of
+   * a step. It comes through a message adapter, in order with the registry's worker sets.
+   */
+  private record ErrorJudged(WorkerRegistry.ErrorVerdict verdict) implements Command {}
+
   /** How long things may take before the runner stops waiting. */
   public record Timing(
       Duration stepDeadline, Duration prepareDeadline, Duration evalDeadline, Duration pauseAfter) {
@@ -183,6 +190,10 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private final ExecutorService io;
   private final CostMeter cost;
   private final CoordinatorMetrics metrics;
+  private final FailurePolicy failures;
+  private final ActorRef<WorkerRegistry.ErrorVerdict> verdicts;
+  private int jobErrors;
+  private String firstError;
   private CoordinatorMetrics.Job jobMetrics;
   private long stepStartNanos;
   private long gatheredNanos;
@@ -277,6 +288,35 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       Timing timing,
       Clock clock,
       CoordinatorMetrics metrics) {
+    return create(
+        jobId,
+        settings,
+        files,
+        manager,
+        registry,
+        datasetStore,
+        exchange,
+        formatFactory,
+        timing,
+        clock,
+        metrics,
+        FailurePolicy.defaults());
+  }
+
+  /** A runner that retries workers' real errors within {@code failures}' job error budget. */
+  public static Behavior<Command> create(
+      String jobId,
+      JobSettings settings,
+      JobFiles files,
+      ActorRef<Finished> manager,
+      ActorRef<dev.lorafleet.worker.cluster.CoordinatorInbound> registry,
+      DatasetStore datasetStore,
+      GradientExchange exchange,
+      CheckpointFormatFactory formatFactory,
+      Timing timing,
+      Clock clock,
+      CoordinatorMetrics metrics,
+      FailurePolicy failures) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
@@ -294,7 +334,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
                         formatFactory,
                         timing,
                         clock,
-                        metrics)));
+                        metrics,
+                        failures)));
   }
 
   private JobRunner(
@@ -310,9 +351,12 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       CheckpointFormatFactory formatFactory,
       Timing timing,
       Clock clock,
-      CoordinatorMetrics metrics) {
+      CoordinatorMetrics metrics,
+      FailurePolicy failures) {
     super(context);
     this.metrics = metrics;
+    this.failures = failures;
+    this.verdicts = context.messageAdapter(WorkerRegistry.ErrorVerdict.class, ErrorJudged::new);
     // from QUEUED on, so that jobs by state and the stall clock of a waiting job are right
     this.jobMetrics = metrics.job(jobId, settings.currency(), settings.checkpointEverySteps());
     this.timers = timers;
@@ -354,6 +398,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         .onMessageEquals(PauseDue.INSTANCE, this::onPauseDue)
         .onMessage(AsideCheckpointed.class, this::onAsideCheckpointed)
         .onMessage(Finalized.class, this::onFinalized)
+        .onMessage(ErrorJudged.class, this::onErrorJudged)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
@@ -794,15 +839,177 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     if (message instanceof JobPrepared ready) {
       onPrepared(ready);
     } else if (message instanceof JobPrepareFailed failed) {
-      return fail(failed.message());
+      return onPrepareFailed(workerId, failed);
     } else if (message instanceof StepFailed failed) {
-      if (failed.step() == globalStep && state == JobState.RUNNING) {
-        return fail(failed.message());
-      }
+      return onStepFailed(workerId, failed);
     } else if (message instanceof EvalResult result) {
       onEvalResult(result);
     } else if (message instanceof WorkerLeaving notice) {
       onWorkerLeaving(notice);
+    }
+    return this;
+  }
+
+  // ---- real errors: a small budget per job, quarantine for workers that keep failing ----
+
+  /** The round the runner gathers now for {@code globalStep}. */
+  private int currentRound() {
+    return roundBase + (globalStep == 0 ? 1 : 0) + round;
+  }
+
+  private Behavior<Command> onPrepareFailed(String workerId, JobPrepareFailed failed) {
+    if (state != JobState.WAITING_FOR_WORKERS) {
+      return this;
+    }
+    if (failed.inputError()) {
+      // the job's own input: every worker would fail the same way, so retrying only costs time
+      return fail(failed.message());
+    }
+    if (countError(workerId, -1, failed.message())) {
+      judge(workerId, failed.message(), -1, -1);
+    }
+    return this;
+  }
+
+  private Behavior<Command> onStepFailed(String workerId, StepFailed failed) {
+    if (state != JobState.RUNNING || failed.step() != globalStep || busy) {
+      return this; // an older step's report, or the step already gathered
+    }
+    if (optimizer == null) {
+      return fail(failed.message()); // the initial adapter cannot be had: nothing to retry with
+    }
+    int stepRound = currentRound();
+    if (failed.round() != StepFailed.UNKNOWN_ROUND && failed.round() != stepRound) {
+      return this; // fenced: a report of a round already planned again
+    }
+    if (countError(workerId, globalStep, failed.message())) {
+      judge(workerId, failed.message(), globalStep, stepRound);
+    }
+    return this;
+  }
+
+  /** Counts a real error; false when it was one too many and the job failed. */
+  private boolean countError(String workerId, long step, String message) {
+    jobErrors++;
+    if (firstError == null) {
+      firstError = message;
+    }
+    metrics.onWorkerError();
+    Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("worker", workerId);
+    fields.put("step", step < 0 ? null : step);
+    fields.put("error", message);
+    fields.put("errors", jobErrors);
+    fields.put("budget", failures.jobErrorBudget());
+    event("worker_error", fields);
+    if (jobErrors > failures.jobErrorBudget()) {
+      fail(
+          jobErrors
+              + " errors from workers, more than the job's error budget of "
+              + failures.jobErrorBudget()
+              + " (coordinator option --job-error-budget); the first: "
+              + firstError);
+      return false;
+    }
+    getContext()
+        .getLog()
+        .warn(
+            "Job {}: {} (error {} of the job's budget of {}); the {} is tried again.",
+            jobId,
+            message,
+            jobErrors,
+            failures.jobErrorBudget(),
+            step < 0 ? "preparation" : "step " + step);
+    return true;
+  }
+
+  /**
+   * Tells the registry about the error; its verdict (is the worker put aside?) comes back as {@link
+   * ErrorJudged}, before any worker set that leaves the worker out.
+   */
+  private void judge(String workerId, String cause, long step, int stepRound) {
+    registry.tell(
+        new WorkerRegistry.ReportError(workerId, jobId, step, stepRound, cause, verdicts));
+  }
+
+  private Behavior<Command> onErrorJudged(ErrorJudged judged) {
+    WorkerRegistry.ErrorVerdict verdict = judged.verdict();
+    String id = verdict.workerId();
+    if (state.isTerminal() || !held.containsKey(id)) {
+      return this;
+    }
+    boolean putAside = verdict.quarantined();
+    if (putAside) {
+      WorkerHandle worker = held.remove(id);
+      leaving.remove(id);
+      // the registry's next worker set leaves it out; until then no code here may take it again
+      latestWorkers =
+          new WorkerRegistry.Workers(
+              latestWorkers.workers().stream().filter(w -> !w.id().equals(id)).toList(),
+              latestWorkers.epoch());
+      cost.release(id, clock.instant());
+      worker.tell(new StopJob(jobId, "quarantined"));
+      Map<String, Object> fields = new LinkedHashMap<>();
+      fields.put("worker", id);
+      fields.put("step", globalStep);
+      fields.put("until", String.valueOf(verdict.until()));
+      event("worker_quarantined", fields);
+      getContext()
+          .getLog()
+          .warn(
+              "Job {} lets go of worker {}, put aside until {} after repeated errors; {} worker(s)"
+                  + " go on.",
+              jobId,
+              id,
+              verdict.until(),
+              held.size());
+      if (jobMetrics != null) {
+        jobMetrics.onWorkersHeld(held.keySet());
+      }
+    }
+    if (verdict.step() < 0) {
+      if (state != JobState.WAITING_FOR_WORKERS) {
+        return this;
+      }
+      if (putAside) {
+        // plan the job afresh without it
+        Instant now = clock.instant();
+        held.keySet().forEach(w -> cost.release(w, now));
+        held.clear();
+        prepared.clear();
+        maybeTakeWorkers();
+      } else {
+        prepared.remove(id);
+        held.get(id)
+            .tell(
+                new JobAssignment(
+                    jobId, specYaml(), settings.model().toString(), trainRefs, evalRefs));
+      }
+      return this;
+    }
+    if (state != JobState.RUNNING || optimizer == null || busy) {
+      return this; // the optimizer applies the step already: the next one is planned without it
+    }
+    if (held.isEmpty()) {
+      return fail(
+          "every worker of the job was put aside after repeated errors (step "
+              + globalStep
+              + "); the first: "
+              + firstError);
+    }
+    if (!evalPending.isEmpty()) {
+      if (putAside && evalPending.removeIf(k -> k.startsWith(id + "#"))) {
+        maybeFinishEval();
+      }
+      return this;
+    }
+    if (gathering
+        && ((verdict.step() == globalStep && verdict.round() == currentRound()) || putAside)) {
+      event(
+          "step_replanned",
+          Map.of("step", globalStep, "workers", List.copyOf(held.keySet()), "failed", id));
+      round++;
+      startStep();
     }
     return this;
   }

@@ -71,6 +71,8 @@ public final class CoordinatorMetrics {
   public static final String JOBS = "lorafleet_jobs";
   public static final String WORKERS = "lorafleet_workers";
   public static final String WORKERS_LOST_TOTAL = "lorafleet_workers_lost_total";
+  public static final String WORKER_ERRORS_TOTAL = "lorafleet_worker_errors_total";
+  public static final String WORKER_QUARANTINES_TOTAL = "lorafleet_worker_quarantines_total";
   public static final String DEVICES = "lorafleet_devices";
   public static final String GRADIENT_BYTES_TOTAL = "lorafleet_gradient_bytes_total";
   public static final String TRANSPORT_DROPPED_FRAMES_TOTAL =
@@ -114,6 +116,9 @@ public final class CoordinatorMetrics {
   private final List<StatefulMetric<?, ?>> perJob;
 
   private final Counter workersLost;
+  private final Counter workerErrors;
+  private final Counter workerQuarantines;
+  private volatile int quarantinedWorkers;
   private final Gauge devices;
   private volatile int liveWorkers;
 
@@ -237,7 +242,9 @@ public final class CoordinatorMetrics {
 
     GaugeWithCallback.builder()
         .name(WORKERS)
-        .help("Worker nodes by state: busy (held by an unfinished job) or idle")
+        .help(
+            "Worker nodes by state: busy (held by an unfinished job), idle, or quarantined (put"
+                + " aside after repeated errors)")
         .labelNames("state")
         .callback(
             cb -> {
@@ -245,12 +252,25 @@ public final class CoordinatorMetrics {
               jobs.values().forEach(j -> busy.addAll(j.held));
               cb.call(busy.size(), "busy");
               cb.call(Math.max(0, liveWorkers - busy.size()), "idle");
+              cb.call(quarantinedWorkers, "quarantined");
             })
         .register(registry);
     workersLost =
         Counter.builder()
             .name(counterBaseName(WORKERS_LOST_TOTAL))
             .help("Worker nodes that left or became unreachable while training a job")
+            .register(registry);
+    workerErrors =
+        Counter.builder()
+            .name(counterBaseName(WORKER_ERRORS_TOTAL))
+            .help(
+                "Real errors reported by workers (a step or a job preparation that failed on the"
+                    + " node), each counted against its job's error budget")
+            .register(registry);
+    workerQuarantines =
+        Counter.builder()
+            .name(counterBaseName(WORKER_QUARANTINES_TOTAL))
+            .help("Times a worker that kept failing was put aside (quarantined)")
             .register(registry);
     devices =
         Gauge.builder()
@@ -310,6 +330,22 @@ public final class CoordinatorMetrics {
   public void onWorkersChanged(int workerCount, int deviceCount) {
     liveWorkers = workerCount;
     devices.set(deviceCount);
+  }
+
+  /** Counts a real error a worker reported for a job (it uses up one of the job's budget). */
+  public void onWorkerError() {
+    workerErrors.inc();
+  }
+
+  /** Counts a worker put aside after repeated errors; {@code nowQuarantined} are aside now. */
+  public void onWorkerQuarantined(int nowQuarantined) {
+    workerQuarantines.inc();
+    quarantinedWorkers = nowQuarantined;
+  }
+
+  /** How many workers are put aside now (after one returned). */
+  public void onQuarantineChanged(int nowQuarantined) {
+    quarantinedWorkers = nowQuarantined;
   }
 
   /** Counts a worker that left or became unreachable while it was training a job. */

@@ -30,7 +30,8 @@ public final class TestingQuadraticCompute implements JobCompute {
   public static JobComputeFactory factory() {
     return (spec, model, train, eval, devices) -> {
       if (model.toString().equals("/missing")) {
-        throw new IOException("base model not found at /missing/config.json");
+        throw new dev.lorafleet.worker.model.ModelLoadException(
+            "base model not found at /missing/config.json");
       }
       TestingQuadraticCompute compute = new TestingQuadraticCompute(lines(train), lines(eval));
       compute.poisoned = model.toString().equals("/poisoned");

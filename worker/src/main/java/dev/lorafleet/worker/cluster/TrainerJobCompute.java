@@ -48,7 +48,7 @@ public final class TrainerJobCompute implements JobCompute {
     return (specYaml, modelDir, trainFiles, evalFiles, deviceCount) -> {
       Path config = modelDir.resolve(ModelConfig.FILE_NAME);
       if (!Files.isRegularFile(config)) {
-        throw new IOException(
+        throw new dev.lorafleet.worker.model.ModelLoadException(
             "base model not found: "
                 + config
                 + " does not exist (the model must be present on every node at the spec's path)");

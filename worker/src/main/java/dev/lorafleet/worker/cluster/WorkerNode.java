@@ -407,7 +407,7 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
       return this;
     }
     if (opened.error() != null) {
-      failPreparation(rootMessage(opened.error()));
+      failPreparation(rootMessage(opened.error()), isInputError(opened.error()));
       return this;
     }
     compute = opened.compute();
@@ -431,11 +431,36 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
   }
 
   private void failPreparation(String reason) {
+    failPreparation(reason, false);
+  }
+
+  private void failPreparation(String reason, boolean inputError) {
     String job = preparing.assignment.jobId();
     preparing = null;
     String message = "worker " + settings.workerId() + " on " + settings.nodeName() + ": " + reason;
     getContext().getLog().error("Job {} cannot run here: {}", job, message);
-    tellCoordinator(new JobPrepareFailed(job, settings.workerId(), message));
+    tellCoordinator(new JobPrepareFailed(job, settings.workerId(), message, inputError));
+  }
+
+  /**
+   * Whether opening a job failed on the job's own input (its datasets, which every worker gets byte
+   * for byte, its model directory or its spec) rather than on this node: such a failure repeats on
+   * every worker, so the coordinator fails the job at once instead of retrying it elsewhere.
+   */
+  static boolean isInputError(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof dev.lorafleet.worker.data.DatasetException
+          || t instanceof dev.lorafleet.worker.model.ModelLoadException
+          || t instanceof dev.lorafleet.common.model.ModelConfigException
+          || t instanceof dev.lorafleet.common.wire.SafetensorsException
+          || t instanceof dev.lorafleet.common.spec.InvalidSpecException) {
+        return true;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return false;
   }
 
   private void onInitialAdapterRequest(InitialAdapterRequest request) {
@@ -467,6 +492,7 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
           new StepFailed(
               step.jobId(),
               step.step(),
+              step.round(),
               step.membershipEpoch(),
               settings.workerId(),
               "worker " + settings.workerId() + " is not prepared for job " + step.jobId()));
@@ -486,6 +512,7 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
             new StepFailed(
                 step.jobId(),
                 step.step(),
+                step.round(),
                 step.membershipEpoch(),
                 settings.workerId(),
                 "worker "

@@ -19,6 +19,8 @@ import org.agrona.CloseHelper;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A worker's side of the data plane: sends this node's gradient sum for a step to the coordinator
@@ -43,9 +45,17 @@ public final class WorkerDataPlane implements AutoCloseable {
 
   private static final int FRAGMENT_LIMIT = 256;
 
-  private final DataPlaneDriver driver;
-  private final VectorPublisher gradients;
-  private final Subscription parameters;
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerDataPlane.class);
+
+  /**
+   * This process's Aeron client and the channels it opened; replaced whole when the driver dies.
+   */
+  private record Link(DataPlaneDriver driver, VectorPublisher gradients, Subscription parameters) {}
+
+  private Link link;
+  private final DataPlaneEndpoints endpoints;
+  private final DataPlaneConfig config;
+  private int driverRestarts;
   private final ParameterAdapter adapter;
   private final TransportCounters counters;
   private final String workerId;
@@ -56,18 +66,17 @@ public final class WorkerDataPlane implements AutoCloseable {
   private final String coordinator;
 
   private WorkerDataPlane(
-      DataPlaneDriver driver,
-      VectorPublisher gradients,
-      Subscription parameters,
+      Link link,
+      DataPlaneEndpoints endpoints,
       ParameterAdapter adapter,
       TransportCounters counters,
       String workerId,
       DataPlaneConfig config,
       NanoClock clock,
       String coordinator) {
-    this.driver = driver;
-    this.gradients = gradients;
-    this.parameters = parameters;
+    this.link = link;
+    this.endpoints = endpoints;
+    this.config = config;
     this.adapter = adapter;
     this.counters = counters;
     this.workerId = workerId;
@@ -94,6 +103,21 @@ public final class WorkerDataPlane implements AutoCloseable {
           case UDP -> DataPlaneDriver.launchEmbedded(config, "worker");
           case IPC -> DataPlaneDriver.attach(coordinator.ipcDirectory());
         };
+    TransportCounters counters = new TransportCounters();
+    Link link = openLink(driver, coordinator, workerId, config, counters);
+    NanoClock clock = SystemNanoClock.INSTANCE;
+    ParameterAdapter adapter = new ParameterAdapter(counters, config.maxVectorLength(), clock);
+    return new WorkerDataPlane(
+        link, coordinator, adapter, counters, workerId, config, clock, coordinator.encode());
+  }
+
+  /** Opens the gradient publication and the parameter subscription on {@code driver}. */
+  private static Link openLink(
+      DataPlaneDriver driver,
+      DataPlaneEndpoints coordinator,
+      String workerId,
+      DataPlaneConfig config,
+      TransportCounters counters) {
     ExclusivePublication publication = null;
     Subscription subscription = null;
     try {
@@ -108,7 +132,6 @@ public final class WorkerDataPlane implements AutoCloseable {
               .addSubscription(
                   DataPlaneChannels.parameterSubscription(coordinator, config),
                   DataPlaneChannels.PARAMETER_STREAM_ID);
-      TransportCounters counters = new TransportCounters();
       VectorPublisher gradients =
           new VectorPublisher(
               driver.aeron(),
@@ -117,18 +140,7 @@ public final class WorkerDataPlane implements AutoCloseable {
               config.chunkBytes(),
               counters,
               "gradients to the coordinator at " + coordinator.encode());
-      NanoClock clock = SystemNanoClock.INSTANCE;
-      ParameterAdapter adapter = new ParameterAdapter(counters, config.maxVectorLength(), clock);
-      return new WorkerDataPlane(
-          driver,
-          gradients,
-          subscription,
-          adapter,
-          counters,
-          workerId,
-          config,
-          clock,
-          coordinator.encode());
+      return new Link(driver, gradients, subscription);
     } catch (RuntimeException e) {
       CloseHelper.quietCloseAll(subscription, publication, driver);
       throw e instanceof DataPlaneException
@@ -142,6 +154,41 @@ public final class WorkerDataPlane implements AutoCloseable {
                   + e.getMessage(),
               e);
     }
+  }
+
+  /**
+   * Starts a new media driver (and client and channels) when this one died: its process-local
+   * threads stopped, its directory was deleted, or it stopped answering for the driver timeout.
+   * What was being sent or awaited goes on over the new one, so the step in flight is not lost.
+   */
+  private void ensureDriver(String during) {
+    if (link.driver().isAlive()) {
+      return;
+    }
+    String old = link.driver().directory();
+    long started = System.nanoTime();
+    CloseHelper.quietCloseAll(link.parameters(), link.gradients());
+    DataPlaneDriver driver = link.driver().relaunch();
+    link = openLink(driver, endpoints, workerId, config, counters);
+    driverRestarts++;
+    LOG.warn(
+        "Worker {}'s Aeron media driver in {} died while {}; a new one in {} took over in {} ms"
+            + " and the work goes on.",
+        workerId,
+        old,
+        during,
+        driver.directory(),
+        (System.nanoTime() - started) / 1_000_000);
+  }
+
+  /** How many times this data plane replaced a dead media driver. */
+  public int driverRestarts() {
+    return driverRestarts;
+  }
+
+  /** Whether the media driver is alive now ({@link DataPlaneDriver#isAlive()}). */
+  public boolean isDriverAlive() {
+    return link.driver().isAlive();
   }
 
   /** {@code sendGradient} for round 0. */
@@ -167,21 +214,47 @@ public final class WorkerDataPlane implements AutoCloseable {
       long tokenCount,
       double lossSum,
       WireDtype dtype) {
-    gradients.send(
-        VectorFrame.KIND_GRADIENT,
-        dtype,
-        VectorFrame.key(jobId),
-        step,
-        workerKey,
-        round,
-        sum,
-        sum.length,
-        tokenCount,
-        lossSum,
-        idle,
-        clock,
-        sendTimeoutNanos,
-        "worker " + workerId + ", job " + jobId + ", step " + step);
+    String what = "worker " + workerId + ", job " + jobId + ", step " + step;
+    ensureDriver("sending the gradient of " + what);
+    try {
+      send(jobId, step, round, sum, tokenCount, lossSum, dtype, what);
+    } catch (RuntimeException e) {
+      if (link.driver().isAlive()) {
+        throw e;
+      }
+      // the driver died during the send: the whole vector goes again over a new one (the
+      // coordinator adds each chunk once, in order, whichever image brings it, and drops the
+      // chunks it already has as duplicates)
+      ensureDriver("sending the gradient of " + what + " (" + e.getMessage() + ")");
+      send(jobId, step, round, sum, tokenCount, lossSum, dtype, what);
+    }
+  }
+
+  private void send(
+      String jobId,
+      long step,
+      int round,
+      float[] sum,
+      long tokenCount,
+      double lossSum,
+      WireDtype dtype,
+      String what) {
+    link.gradients()
+        .send(
+            VectorFrame.KIND_GRADIENT,
+            dtype,
+            VectorFrame.key(jobId),
+            step,
+            workerKey,
+            round,
+            sum,
+            sum.length,
+            tokenCount,
+            lossSum,
+            idle,
+            clock,
+            sendTimeoutNanos,
+            what);
   }
 
   /**
@@ -193,21 +266,24 @@ public final class WorkerDataPlane implements AutoCloseable {
    * @throws DataPlaneException when {@code timeout} passes first
    */
   public AdapterParameters awaitParameters(String jobId, long minStep, Duration timeout) {
+    ensureDriver("waiting for the parameters of job " + jobId + " step " + minStep);
     ParameterAdapter.JobParameters job = adapter.watch(jobId);
     long start = clock.nanoTime();
     long deadline = start + timeout.toNanos();
     long lastRequest = start - REQUEST_INTERVAL_NANOS;
     idle.reset();
     while (true) {
-      int work = adapter.poll(parameters, FRAGMENT_LIMIT);
+      int work = adapter.poll(link.parameters(), FRAGMENT_LIMIT);
       if (job.completeStep() >= minStep) {
         return view(job);
       }
       long now = clock.nanoTime();
       boolean quiet = now - adapter.lastActivityNanos(job) > REQUEST_INTERVAL_NANOS;
       if ((!adapter.isAssembling(job) || quiet) && now - lastRequest >= REQUEST_INTERVAL_NANOS) {
-        if (gradients.trySendEmpty(
-            VectorFrame.KIND_PARAMETER_REQUEST, VectorFrame.key(jobId), minStep, workerKey)) {
+        ensureDriver("waiting for the parameters of job " + jobId + " step " + minStep);
+        if (link.gradients()
+            .trySendEmpty(
+                VectorFrame.KIND_PARAMETER_REQUEST, VectorFrame.key(jobId), minStep, workerKey)) {
           lastRequest = now;
         }
       }
@@ -238,7 +314,8 @@ public final class WorkerDataPlane implements AutoCloseable {
   /** Reads what has arrived without waiting; the newest complete version of the job, if any. */
   public Optional<AdapterParameters> pollParameters(String jobId) {
     ParameterAdapter.JobParameters job = adapter.watch(jobId);
-    while (adapter.poll(parameters, FRAGMENT_LIMIT) > 0) {
+    ensureDriver("reading the parameters of job " + jobId);
+    while (adapter.poll(link.parameters(), FRAGMENT_LIMIT) > 0) {
       // drain what is there
     }
     return job.completeStep() < 0 ? Optional.empty() : Optional.of(view(job));
@@ -256,13 +333,13 @@ public final class WorkerDataPlane implements AutoCloseable {
 
   /** This process's media driver directory (for tests and diagnostics). */
   public String driverDirectory() {
-    return driver.directory();
+    return link.driver().directory();
   }
 
   /** Closes the channels and the embedded media driver, and deletes its directory. */
   @Override
   public void close() {
-    CloseHelper.quietCloseAll(parameters, gradients, driver);
+    CloseHelper.quietCloseAll(link.parameters(), link.gradients(), link.driver());
   }
 
   private static AdapterParameters view(ParameterAdapter.JobParameters job) {
