@@ -7,17 +7,25 @@ import dev.lorafleet.coordinator.api.ApiSettings;
 import dev.lorafleet.coordinator.api.TokenFile;
 import dev.lorafleet.coordinator.cluster.CoordinatorNode;
 import dev.lorafleet.coordinator.cluster.DataPlaneExchange;
+import dev.lorafleet.coordinator.k8s.Durations;
 import dev.lorafleet.coordinator.k8s.WorkerScaler;
 import dev.lorafleet.coordinator.k8s.WorkerScalers;
+import dev.lorafleet.coordinator.lease.LeaseHeldException;
+import dev.lorafleet.coordinator.lease.LeaseKeeper;
+import dev.lorafleet.coordinator.lease.LeaseRecord;
+import dev.lorafleet.coordinator.lease.StateDirLease;
 import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.worker.metrics.MetricsServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** Runs the coordinator: cluster seed, data plane, job manager, HTTP API and metrics. */
 @Command(
@@ -30,6 +38,14 @@ import picocli.CommandLine.Option;
           + " the properties file named by LORAFLEET_CONFIG (http-port=8080); a flag wins."
     })
 final class CoordinatorCommand implements Callable<Integer> {
+  /** Exit code when another coordinator holds the data directory (and did not let go in time). */
+  static final int EXIT_LEASE_HELD = 3;
+
+  /** Exit code when this coordinator lost its lease while running and stopped. */
+  static final int EXIT_LEASE_LOST = 4;
+
+  @Spec CommandLine.Model.CommandSpec spec;
+
   @Option(
       names = "--http-port",
       defaultValue = "${env:LORAFLEET_HTTP_PORT:-8080}",
@@ -68,6 +84,14 @@ final class CoordinatorCommand implements Callable<Integer> {
       description = "Port of the Pekko cluster that workers join (default ${DEFAULT-VALUE}).")
   int clusterPort;
 
+  @Option(
+      names = "--lease-wait",
+      defaultValue = "${env:LORAFLEET_LEASE_WAIT:-0s}",
+      description =
+          "How long to wait for another coordinator holding the data directory to stop, then"
+              + " take over (default ${DEFAULT-VALUE}: refuse at once, naming it; e.g. 5m).")
+  String leaseWait;
+
   /** How checkpoints are written; multi-process tests swap in a stand-in for the PEFT layout. */
   static dev.lorafleet.coordinator.job.CheckpointFormatFactory formats = null;
 
@@ -78,6 +102,41 @@ final class CoordinatorCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     // an unreadable token file stops the start: never run open by accident
     String token = tokenFile == null ? null : TokenFile.load(tokenFile);
+    Duration wait;
+    try {
+      wait = Durations.parse(leaseWait);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(
+          spec.commandLine(), "--lease-wait: " + e.getMessage());
+    }
+    // before anything binds a port or resumes a job: two coordinators never act on one directory
+    LeaseKeeper lease;
+    try {
+      lease = takeLease(dataDir.toAbsolutePath(), wait);
+    } catch (LeaseHeldException e) {
+      spec.commandLine().getErr().println("lorafleet coordinator: " + e.getMessage());
+      return EXIT_LEASE_HELD;
+    }
+    try {
+      return run(token, lease);
+    } catch (Exception | Error e) {
+      lease.close();
+      throw e;
+    }
+  }
+
+  private static LeaseKeeper takeLease(Path dir, Duration wait) throws Exception {
+    StateDirLease stateDir =
+        StateDirLease.acquire(
+            dir,
+            LeaseRecord.Holder.thisProcess(),
+            wait,
+            Clock.systemUTC(),
+            StateDirLease.Pause.REAL);
+    return LeaseKeeper.of(stateDir);
+  }
+
+  private int run(String token, LeaseKeeper lease) throws Exception {
     PrometheusRegistry registry = new PrometheusRegistry();
     CoordinatorMetrics metrics = new CoordinatorMetrics(registry, Clock.systemUTC());
     CoordinatorDataPlane plane =
@@ -103,6 +162,7 @@ final class CoordinatorCommand implements Callable<Integer> {
                 formats != null ? formats : defaults.formats(),
                 scaling == null ? defaults.scaler() : scaling.manual(),
                 metrics),
+            lease,
             exchange,
             exchange);
     if (scaling != null) {
@@ -135,6 +195,16 @@ final class CoordinatorCommand implements Callable<Integer> {
                 },
                 "lorafleet-shutdown"));
     node.system().getWhenTerminated().toCompletableFuture().join();
+    if (lease.lost().isPresent()) {
+      spec.commandLine()
+          .getErr()
+          .println(
+              "lorafleet coordinator: stopped because another coordinator took over "
+                  + dataDir.toAbsolutePath()
+                  + ": "
+                  + lease.lost().get());
+      return EXIT_LEASE_LOST;
+    }
     return 0;
   }
 }

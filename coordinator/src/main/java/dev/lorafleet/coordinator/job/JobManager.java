@@ -83,7 +83,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       Throwable error)
       implements Command {}
 
-  /** What every runner shares. */
+  /** What every runner shares; {@code fence} guards every write to the data directory. */
   public record Services(
       java.nio.file.Path dataDir,
       ActorRef<CoordinatorInbound> registry,
@@ -93,7 +93,33 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       JobRunner.Timing timing,
       Executor blocking,
       Clock clock,
-      CoordinatorMetrics metrics) {}
+      CoordinatorMetrics metrics,
+      dev.lorafleet.coordinator.lease.Fence fence) {
+
+    /** Services of a coordinator that owns its data directory outright (no lease). */
+    public Services(
+        java.nio.file.Path dataDir,
+        ActorRef<CoordinatorInbound> registry,
+        DatasetStore datasets,
+        GradientExchange exchange,
+        CheckpointFormatFactory formats,
+        JobRunner.Timing timing,
+        Executor blocking,
+        Clock clock,
+        CoordinatorMetrics metrics) {
+      this(
+          dataDir,
+          registry,
+          datasets,
+          exchange,
+          formats,
+          timing,
+          blocking,
+          clock,
+          metrics,
+          dev.lorafleet.coordinator.lease.Fence.NONE);
+    }
+  }
 
   private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
 
@@ -130,7 +156,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
 
   private Behavior<Command> onSubmit(Submit submit) {
     String jobId = newJobId(submit.settings().name());
-    JobFiles files = new JobFiles(services.dataDir(), jobId);
+    JobFiles files = new JobFiles(services.dataDir(), jobId, services.fence());
     getContext()
         .pipeToSelf(
             CompletableFuture.runAsync(
@@ -305,7 +331,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
             JobRunner.create(
                 jobId,
                 settings,
-                new JobFiles(services.dataDir(), jobId),
+                new JobFiles(services.dataDir(), jobId, services.fence()),
                 finishedAdapter,
                 services.registry(),
                 services.datasets(),
