@@ -176,10 +176,11 @@ class TwoCoordinatorsIT {
 
       // the first one's job is unharmed: same holder, no resume, and it keeps training
       long stepsAfterRefusal = count(KILLED, "step");
+      // (bounds are generous: CI machines with two cores run several of these at once)
       Awaitility.await()
-          .atMost(Duration.ofSeconds(60))
+          .atMost(Duration.ofSeconds(120))
           .pollInterval(Duration.ofMillis(10))
-          .until(() -> count(KILLED, "step") >= stepsAfterRefusal + 5);
+          .until(() -> count(KILLED, "step") >= stepsAfterRefusal + 3);
       assertThat(first.isAlive()).isTrue();
       assertThat(leaseRecord().get("pid").asLong()).isEqualTo(first.pid());
       assertThat(leaseRecord().get("token").asLong()).isEqualTo(1);
@@ -192,7 +193,7 @@ class TwoCoordinatorsIT {
       long stepAtKill = count(KILLED, "step");
       third = startCoordinator(port, "coordinator-3");
       Awaitility.await()
-          .atMost(Duration.ofSeconds(120))
+          .atMost(Duration.ofSeconds(180))
           .pollInterval(Duration.ofMillis(100))
           .until(() -> count(KILLED, "finished") > 0);
 
