@@ -37,6 +37,7 @@ class TwoCoordinatorsIT {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String STRAIGHT = "a-straight";
   private static final String KILLED = "b-killed";
+
   @TempDir(cleanup = CleanupMode.ON_SUCCESS)
   Path dir;
 
