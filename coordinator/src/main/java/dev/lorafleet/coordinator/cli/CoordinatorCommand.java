@@ -8,8 +8,10 @@ import dev.lorafleet.coordinator.api.TokenFile;
 import dev.lorafleet.coordinator.cluster.CoordinatorNode;
 import dev.lorafleet.coordinator.cluster.DataPlaneExchange;
 import dev.lorafleet.coordinator.k8s.Durations;
+import dev.lorafleet.coordinator.k8s.KubernetesCoordinatorLease;
 import dev.lorafleet.coordinator.k8s.WorkerScaler;
 import dev.lorafleet.coordinator.k8s.WorkerScalers;
+import dev.lorafleet.coordinator.lease.CoordinatorLease;
 import dev.lorafleet.coordinator.lease.LeaseHeldException;
 import dev.lorafleet.coordinator.lease.LeaseKeeper;
 import dev.lorafleet.coordinator.lease.LeaseRecord;
@@ -20,6 +22,9 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
@@ -125,15 +130,30 @@ final class CoordinatorCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * On Kubernetes (the chart sets {@code LORAFLEET_K8S_LEASE}) the Lease object first, so that
+   * coordinators on different nodes exclude each other; then the state directory's lock, whose
+   * fencing token every write is checked against.
+   */
   private static LeaseKeeper takeLease(Path dir, Duration wait) throws Exception {
-    StateDirLease stateDir =
-        StateDirLease.acquire(
-            dir,
-            LeaseRecord.Holder.thisProcess(),
-            wait,
-            Clock.systemUTC(),
-            StateDirLease.Pause.REAL);
-    return LeaseKeeper.of(stateDir);
+    Optional<KubernetesCoordinatorLease> kubernetes =
+        KubernetesCoordinatorLease.fromEnvironment(System.getenv(), wait);
+    try {
+      StateDirLease stateDir =
+          StateDirLease.acquire(
+              dir,
+              LeaseRecord.Holder.thisProcess(),
+              wait,
+              Clock.systemUTC(),
+              StateDirLease.Pause.REAL);
+      List<CoordinatorLease> leases = new ArrayList<>();
+      kubernetes.ifPresent(leases::add);
+      leases.add(stateDir);
+      return new LeaseKeeper(stateDir.token(), leases);
+    } catch (Exception | Error e) {
+      kubernetes.ifPresent(KubernetesCoordinatorLease::close);
+      throw e;
+    }
   }
 
   private int run(String token, LeaseKeeper lease) throws Exception {
