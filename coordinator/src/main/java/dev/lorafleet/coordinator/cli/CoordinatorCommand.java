@@ -125,9 +125,23 @@ final class CoordinatorCommand implements Callable<Integer> {
     try {
       return run(token, lease);
     } catch (Exception | Error e) {
+      if (lease.lost().isPresent()) {
+        return leaseLost(lease); // lost while starting: the start failed because of it
+      }
       lease.close();
       throw e;
     }
+  }
+
+  private int leaseLost(LeaseKeeper lease) {
+    spec.commandLine()
+        .getErr()
+        .println(
+            "lorafleet coordinator: stopped because another coordinator took over "
+                + dataDir.toAbsolutePath()
+                + ": "
+                + lease.lost().orElseThrow());
+    return EXIT_LEASE_LOST;
   }
 
   /**
@@ -215,16 +229,6 @@ final class CoordinatorCommand implements Callable<Integer> {
                 },
                 "lorafleet-shutdown"));
     node.system().getWhenTerminated().toCompletableFuture().join();
-    if (lease.lost().isPresent()) {
-      spec.commandLine()
-          .getErr()
-          .println(
-              "lorafleet coordinator: stopped because another coordinator took over "
-                  + dataDir.toAbsolutePath()
-                  + ": "
-                  + lease.lost().get());
-      return EXIT_LEASE_LOST;
-    }
-    return 0;
+    return lease.lost().isPresent() ? leaseLost(lease) : 0;
   }
 }

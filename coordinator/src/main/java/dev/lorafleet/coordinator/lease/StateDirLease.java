@@ -214,6 +214,7 @@ public final class StateDirLease implements CoordinatorLease {
 
   @Override
   public void renew() throws LeaseLostException, IOException {
+    verify(); // first: a newer holder's record names it, which says more than a missing lock file
     if (!lock.isValid()) {
       throw new LeaseLostException("the lock on " + lockFile + " was released");
     }
@@ -228,7 +229,6 @@ public final class StateDirLease implements CoordinatorLease {
       throw new LeaseLostException(
           lockFile + " was replaced by another file: another coordinator may hold it now");
     }
-    verify();
   }
 
   @Override

@@ -259,4 +259,38 @@ class TwoCoordinatorsIT {
       }
     }
   }
+
+  @Test
+  void coordinatorThatLosesItsLeaseStopsWritingAndExitsWithCode4() throws Exception {
+    Path job = Files.createDirectories(data().resolve("jobs").resolve(KILLED));
+    Files.writeString(job.resolve("spec.yaml"), spec());
+    Process coordinator = startCoordinator(LocalWorkers.freePort(), "coordinator-lost");
+    try {
+      // it resumes the job (no workers: it waits for them) and writes its state events
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(50))
+          .until(() -> count(KILLED, "state") > 0);
+      assertThat(leaseRecord().get("pid").asLong()).isEqualTo(coordinator.pid());
+
+      // its lock file is deleted and another coordinator (this test) takes the directory over
+      Files.delete(data().resolve(StateDirLease.LOCK_FILE));
+      try (StateDirLease newer = StateDirLease.acquire(data())) {
+        assertThat(newer.token()).isEqualTo(2);
+        long eventsAtTakeOver = events(KILLED).size();
+        assertThat(coordinator.waitFor(60, TimeUnit.SECONDS)).as("it stops").isTrue();
+        assertThat(coordinator.exitValue()).isEqualTo(4);
+        assertThat(Files.readString(dir.resolve("coordinator-lost.log")))
+            .contains("lost its lease")
+            .contains("lorafleet coordinator: stopped because another coordinator took over");
+        // it wrote nothing after the take-over: not an event, not a release over our record
+        assertThat(events(KILLED)).hasSize((int) eventsAtTakeOver);
+        newer.verify();
+        assertThat(leaseRecord().get("token").asLong()).isEqualTo(2);
+        assertThat(leaseRecord().has("released")).isFalse();
+      }
+    } finally {
+      kill(coordinator);
+    }
+  }
 }
