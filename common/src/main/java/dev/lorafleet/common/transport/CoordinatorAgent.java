@@ -235,6 +235,7 @@ public final class CoordinatorAgent implements Agent, GradientAdapter.Listener {
   private static void finish(CoordinatorJob job) {
     job.finishedStep = job.gather.step();
     job.finishedRound = job.gather.round();
+    job.finishedAhead = job.gather.summedAhead();
     job.gather = null;
     job.future = null;
   }

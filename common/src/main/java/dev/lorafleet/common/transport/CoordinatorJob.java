@@ -17,6 +17,9 @@ final class CoordinatorJob {
 
   int finishedRound = -1;
 
+  /** Frames of the finished gather that were summed while held and are still to be offered. */
+  GradientReducer.SummedAhead finishedAhead = GradientReducer.SummedAhead.NONE;
+
   float[] parameters;
   long parameterStep = -1;
 

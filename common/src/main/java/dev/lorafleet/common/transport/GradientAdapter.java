@@ -1,6 +1,7 @@
 package dev.lorafleet.common.transport;
 
 import dev.lorafleet.common.wire.VectorFrame;
+import io.aeron.Image;
 import io.aeron.logbuffer.ControlledFragmentHandler;
 import io.aeron.logbuffer.Header;
 import org.agrona.DirectBuffer;
@@ -69,6 +70,14 @@ final class GradientAdapter implements ControlledFragmentHandler {
       }
     }
     if (job.isFinished(step, round)) {
+      if (step == job.finishedStep
+          && round == job.finishedRound
+          && job.finishedAhead.take(
+              VectorFrame.senderKey(buffer, offset),
+              VectorFrame.chunkOffset(buffer, offset),
+              header.sessionId())) {
+        return Action.CONTINUE; // summed while it was held, before the gather completed
+      }
       if (step == job.finishedStep && round == job.finishedRound) {
         counters.duplicate();
       } else {
@@ -84,7 +93,8 @@ final class GradientAdapter implements ControlledFragmentHandler {
       counters.staleStep();
       return Action.CONTINUE;
     }
-    return switch (gather.onFrame(buffer, offset, length, header.sessionId())) {
+    Image image = header.context() instanceof Image i ? i : null;
+    return switch (gather.onFrame(buffer, offset, length, header.sessionId(), image)) {
       case ADDED -> {
         if (gather.isComplete()) {
           listener.onGatherComplete(job);

@@ -1,7 +1,11 @@
 package dev.lorafleet.common.transport;
 
 import dev.lorafleet.common.wire.VectorFrame;
+import dev.lorafleet.common.wire.WireDtype;
+import io.aeron.Image;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -22,6 +26,15 @@ import org.agrona.DirectBuffer;
  * alternative (exact accumulation) would need a wide accumulator per element, 2–4× the memory
  * traffic.
  *
+ * <p>Fast path: when every worker chunks the vector alike (same dtype fp32, same frame size: the
+ * usual case), a frame is checked when it arrives and held until every worker's frame of that range
+ * has arrived; then the range is summed in one go, {@code acc = ((0 + w0) + w1) + …}, the same
+ * additions in the same order, so the bits are the same. The accumulator range is then written once
+ * per gather instead of read and written once per worker: a third less memory traffic with two
+ * workers, more with more. The other workers' frames, still in their term buffers, are taken off
+ * when their images offer them again. Any other chunking falls back to the rank-ordered adds above
+ * for the rest of the gather.
+ *
  * <p>Not thread-safe: the data-plane agent owns it.
  */
 public final class GradientReducer {
@@ -35,6 +48,9 @@ public final class GradientReducer {
     /** Refused and counted. */
     DROPPED
   }
+
+  private static final boolean NATIVE_LITTLE_ENDIAN =
+      ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
 
   private final String jobId;
   private final long jobKey;
@@ -52,6 +68,20 @@ public final class GradientReducer {
   private final float[] accumulator;
   private final TransportCounters counters;
   private int workersDone;
+
+  // the fast path's frames, checked and held in their term buffers until the range is complete
+  private final DirectBuffer[] pendingBuffer;
+  private final int[] pendingOffset;
+  private final int[] pendingFrameLength;
+  private final int[] pendingChunk;
+  private final int[] pendingCount;
+  private final int[] pendingSession;
+  private final Image[] pendingImage;
+  private final boolean[] pending;
+  // a frame already summed by the fast path that its image will offer once more: (offset, session)
+  private final int[] summedAhead;
+  private final int[] summedAheadSession;
+  private boolean rankOrdered;
 
   /**
    * Begins a gather.
@@ -103,6 +133,18 @@ public final class GradientReducer {
     this.losses = new double[n];
     this.accumulator = new float[length];
     this.counters = counters;
+    this.pendingBuffer = new DirectBuffer[n];
+    this.pendingOffset = new int[n];
+    this.pendingFrameLength = new int[n];
+    this.pendingChunk = new int[n];
+    this.pendingCount = new int[n];
+    this.pendingSession = new int[n];
+    this.pendingImage = new Image[n];
+    this.pending = new boolean[n];
+    this.summedAhead = new int[n];
+    this.summedAheadSession = new int[n];
+    Arrays.fill(summedAhead, -1);
+    this.rankOrdered = n == 1 || !NATIVE_LITTLE_ENDIAN;
   }
 
   public String jobId() {
@@ -141,6 +183,15 @@ public final class GradientReducer {
    *     another image it is a replacement publication overtaking the old one's tail (held)
    */
   public Verdict onFrame(DirectBuffer buffer, int offset, int frameLength, int sessionId) {
+    return onFrame(buffer, offset, frameLength, sessionId, null);
+  }
+
+  /**
+   * {@link #onFrame(DirectBuffer, int, int, int)} for a frame that lies in {@code image}'s term
+   * buffer: a frame held for the fast path is read again only while its image is open.
+   */
+  public Verdict onFrame(
+      DirectBuffer buffer, int offset, int frameLength, int sessionId, Image image) {
     if (VectorFrame.totalLength(buffer, offset) != length) {
       counters.malformed();
       return Verdict.DROPPED;
@@ -152,6 +203,10 @@ public final class GradientReducer {
     }
     int chunkOffset = VectorFrame.chunkOffset(buffer, offset);
     int chunkLength = VectorFrame.chunkLength(buffer, offset);
+    if (summedAhead[rank] == chunkOffset && summedAheadSession[rank] == sessionId) {
+      summedAhead[rank] = -1; // summed with the other workers' frames of its range already
+      return Verdict.ADDED;
+    }
     if (done[rank] || chunkOffset < prefix[rank]) {
       counters.duplicate();
       return Verdict.DROPPED;
@@ -165,7 +220,18 @@ public final class GradientReducer {
       counters.malformed();
       return Verdict.DROPPED;
     }
-    if (chunkOffset > prefix[rank] || !lowerRanksReached(rank, end)) {
+    if (chunkOffset > prefix[rank]) {
+      held[rank] = true;
+      return Verdict.HOLD;
+    }
+    if (!rankOrdered) {
+      Verdict verdict =
+          holdForRange(buffer, offset, frameLength, sessionId, image, rank, chunkOffset);
+      if (verdict != null) {
+        return verdict;
+      }
+    }
+    if (!lowerRanksReached(rank, end)) {
       held[rank] = true;
       return Verdict.HOLD;
     }
@@ -187,6 +253,174 @@ public final class GradientReducer {
     }
     counters.accepted(frameLength - VectorFrame.HEADER_LENGTH);
     return Verdict.ADDED;
+  }
+
+  /**
+   * The fast path for a frame at its worker's prefix: checks it, holds it, and sums the range once
+   * every worker's frame of it is held. Returns null when the gather has fallen back to
+   * rank-ordered adds (this frame then goes that way too).
+   */
+  private Verdict holdForRange(
+      DirectBuffer buffer,
+      int offset,
+      int frameLength,
+      int sessionId,
+      Image image,
+      int rank,
+      int chunkOffset) {
+    int count = VectorFrame.chunkLength(buffer, offset);
+    if (pending[rank]
+        && pendingBuffer[rank] == buffer
+        && pendingOffset[rank] == offset
+        && pendingSession[rank] == sessionId
+        && pendingChunk[rank] == chunkOffset) {
+      return Verdict.HOLD; // the held frame, offered again: checked already
+    }
+    if (VectorFrame.dtype(buffer, offset) != WireDtype.FP32) {
+      fallBackToRankOrder();
+      return null;
+    }
+    if (!VectorFrame.checksumMatches(buffer, offset, frameLength)) {
+      counters.checksum();
+      pending[rank] = false;
+      return Verdict.DROPPED;
+    }
+    for (int r = 0; r < pending.length; r++) {
+      if (r != rank
+          && (done[r]
+              || prefix[r] != chunkOffset
+              || (pending[r] && (pendingChunk[r] != chunkOffset || pendingCount[r] != count)))) {
+        fallBackToRankOrder(); // the workers chunk differently: sum rank by rank
+        return null;
+      }
+    }
+    pendingBuffer[rank] = buffer;
+    pendingOffset[rank] = offset;
+    pendingFrameLength[rank] = frameLength;
+    pendingChunk[rank] = chunkOffset;
+    pendingCount[rank] = count;
+    pendingSession[rank] = sessionId;
+    pendingImage[rank] = image;
+    pending[rank] = true;
+    held[rank] = true;
+    for (int r = 0; r < pending.length; r++) {
+      if (!pending[r]) {
+        return Verdict.HOLD;
+      }
+      if (r != rank && !stillHeld(r)) {
+        pending[r] = false; // its image closed (the worker went away): nothing more comes from it
+        return Verdict.HOLD;
+      }
+    }
+    sumRange(chunkOffset, count);
+    for (int r = 0; r < pending.length; r++) {
+      pending[r] = false;
+      pendingBuffer[r] = null;
+      pendingImage[r] = null;
+      held[r] = false;
+      if (r != rank) {
+        summedAhead[r] = chunkOffset;
+        summedAheadSession[r] = pendingSession[r];
+      }
+    }
+    return Verdict.ADDED;
+  }
+
+  /**
+   * Frames the fast path summed while they were held and that their images will still offer once:
+   * after the gather ends they must leave quietly, not count as duplicates.
+   */
+  public SummedAhead summedAhead() {
+    int count = 0;
+    for (int offset : summedAhead) {
+      count += offset >= 0 ? 1 : 0;
+    }
+    long[] keys = new long[count];
+    int[] offsets = new int[count];
+    int[] sessionIds = new int[count];
+    for (int r = 0, k = 0; r < summedAhead.length; r++) {
+      if (summedAhead[r] >= 0) {
+        keys[k] = workerKeys[r];
+        offsets[k] = summedAhead[r];
+        sessionIds[k++] = summedAheadSession[r];
+      }
+    }
+    return new SummedAhead(keys, offsets, sessionIds);
+  }
+
+  /** See {@link #summedAhead()}; {@link #take} is true once per such frame. */
+  public static final class SummedAhead {
+    static final SummedAhead NONE = new SummedAhead(new long[0], new int[0], new int[0]);
+    private final long[] workerKeys;
+    private final int[] offsets;
+    private final int[] sessionIds;
+
+    private SummedAhead(long[] workerKeys, int[] offsets, int[] sessionIds) {
+      this.workerKeys = workerKeys;
+      this.offsets = offsets;
+      this.sessionIds = sessionIds;
+    }
+
+    /** Whether the frame is one of these; a frame is taken only once. */
+    public boolean take(long workerKey, int chunkOffset, int sessionId) {
+      for (int k = 0; k < workerKeys.length; k++) {
+        if (workerKeys[k] == workerKey && offsets[k] == chunkOffset && sessionIds[k] == sessionId) {
+          offsets[k] = -1;
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+
+  /** A held frame may be read only while its image's term buffer is still mapped. */
+  private boolean stillHeld(int r) {
+    Image image = pendingImage[r];
+    if (image != null && image.isClosed()) {
+      return false;
+    }
+    DirectBuffer buffer = pendingBuffer[r];
+    int offset = pendingOffset[r];
+    return VectorFrame.senderKey(buffer, offset) == workerKeys[r]
+        && VectorFrame.chunkOffset(buffer, offset) == pendingChunk[r];
+  }
+
+  /** Sums every worker's held frame of one range into the accumulator, in rank order. */
+  private void sumRange(int at, int count) {
+    int n = pending.length;
+    VectorFrame.sumFp32(
+        accumulator,
+        at,
+        count,
+        pendingBuffer[0],
+        pendingOffset[0],
+        pendingBuffer[1],
+        pendingOffset[1]);
+    for (int r = 2; r < n; r++) {
+      VectorFrame.addInto(pendingBuffer[r], pendingOffset[r], accumulator);
+    }
+    for (int r = 0; r < n; r++) {
+      int offset = pendingOffset[r];
+      if (at == 0) {
+        tokens[r] = VectorFrame.tokenCount(pendingBuffer[r], offset);
+        losses[r] = VectorFrame.lossSum(pendingBuffer[r], offset);
+      }
+      sessions[r] = pendingSession[r];
+      prefix[r] = at + count;
+      if (prefix[r] == length) {
+        done[r] = true;
+        workersDone++;
+      }
+      counters.accepted(pendingFrameLength[r] - VectorFrame.HEADER_LENGTH);
+    }
+  }
+
+  /** From now on this gather adds rank by rank; frames held so far are offered again by Aeron. */
+  private void fallBackToRankOrder() {
+    rankOrdered = true;
+    Arrays.fill(pending, false);
+    Arrays.fill(pendingBuffer, null);
+    Arrays.fill(pendingImage, null);
   }
 
   public boolean isComplete() {

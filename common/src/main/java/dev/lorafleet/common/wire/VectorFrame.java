@@ -72,6 +72,10 @@ public final class VectorFrame {
   private static final long SEED_1 = 0x13198a2e03707344L;
   private static final long SEED_2 = 0xa4093822299f31d0L;
   private static final long SEED_3 = 0x082efa98ec4e6c89L;
+  private static final long SEED_4 = 0x452821e638d01377L;
+  private static final long SEED_5 = 0xbe5466cf34e90c6cL;
+  private static final long SEED_6 = 0xc0ac29b7c97c50ddL;
+  private static final long SEED_7 = 0x3f84d5b5b5470917L;
 
   /** Why a frame was refused by {@link #validate}; {@code OK} when it is structurally sound. */
   public enum Defect {
@@ -197,11 +201,13 @@ public final class VectorFrame {
    *
    * <p>Why not CRC-32C: the JDK's CRC-32C runs at about 8 GB/s from memory on our machines, which
    * alone would hold the reduction under half the memory bandwidth. This hash reads the frame as
-   * 64-bit words in four independent lanes, each step {@code lane = (lane ^ word) * odd constant}:
-   * one multiply per 8 bytes, so it keeps up with memory, and each step is a bijection, so a frame
-   * that differs from what was sealed in any one word always hashes differently before the final
-   * fold (and any other corruption is missed with probability about 2^-32, like a CRC-32's).
-   * Transport integrity (loss, reordering) is Aeron's job; this catches corruption and bugs.
+   * 64-bit words in eight independent lanes (eight, not four: each lane waits on its multiply, so
+   * more lanes keep more multiplies in flight; measured about 10% faster), each step {@code lane =
+   * (lane ^ word) * odd constant}: one multiply per 8 bytes, so it keeps up with memory, and each
+   * step is a bijection, so a frame that differs from what was sealed in any one word always hashes
+   * differently before the final fold (and any other corruption is missed with probability about
+   * 2^-32, like a CRC-32's). Transport integrity (loss, reordering) is Aeron's job; this catches
+   * corruption and bugs.
    */
   public static int computeChecksum(DirectBuffer buffer, int offset, int frameLength) {
     Object base = buffer.byteArray();
@@ -229,11 +235,19 @@ public final class VectorFrame {
     long l1 = SEED_1;
     long l2 = SEED_2;
     long l3 = SEED_3;
-    for (; at + 32 <= end; at += 32) {
+    long l4 = SEED_4;
+    long l5 = SEED_5;
+    long l6 = SEED_6;
+    long l7 = SEED_7;
+    for (; at + 64 <= end; at += 64) {
       l0 = (l0 ^ UnsafeApi.getLong(at)) * MULTIPLIER;
       l1 = (l1 ^ UnsafeApi.getLong(at + 8)) * MULTIPLIER;
       l2 = (l2 ^ UnsafeApi.getLong(at + 16)) * MULTIPLIER;
       l3 = (l3 ^ UnsafeApi.getLong(at + 24)) * MULTIPLIER;
+      l4 = (l4 ^ UnsafeApi.getLong(at + 32)) * MULTIPLIER;
+      l5 = (l5 ^ UnsafeApi.getLong(at + 40)) * MULTIPLIER;
+      l6 = (l6 ^ UnsafeApi.getLong(at + 48)) * MULTIPLIER;
+      l7 = (l7 ^ UnsafeApi.getLong(at + 56)) * MULTIPLIER;
     }
     for (; at + 8 <= end; at += 8) {
       l1 = (l1 ^ UnsafeApi.getLong(at)) * MULTIPLIER;
@@ -241,18 +255,33 @@ public final class VectorFrame {
     for (; at < end; at++) {
       l2 = (l2 ^ (UnsafeApi.getByte(at) & 0xff)) * MULTIPLIER;
     }
-    return l0 ^ Long.rotateLeft(l1, 16) ^ Long.rotateLeft(l2, 32) ^ Long.rotateLeft(l3, 48);
+    return l0
+        ^ Long.rotateLeft(l1, 8)
+        ^ Long.rotateLeft(l2, 16)
+        ^ Long.rotateLeft(l3, 24)
+        ^ Long.rotateLeft(l4, 32)
+        ^ Long.rotateLeft(l5, 40)
+        ^ Long.rotateLeft(l6, 48)
+        ^ Long.rotateLeft(l7, 56);
   }
 
   private static long payloadHash(long l0, Object base, long at, long end) {
     long l1 = SEED_1;
     long l2 = SEED_2;
     long l3 = SEED_3;
-    for (; at + 32 <= end; at += 32) {
+    long l4 = SEED_4;
+    long l5 = SEED_5;
+    long l6 = SEED_6;
+    long l7 = SEED_7;
+    for (; at + 64 <= end; at += 64) {
       l0 = (l0 ^ UnsafeApi.getLong(base, at)) * MULTIPLIER;
       l1 = (l1 ^ UnsafeApi.getLong(base, at + 8)) * MULTIPLIER;
       l2 = (l2 ^ UnsafeApi.getLong(base, at + 16)) * MULTIPLIER;
       l3 = (l3 ^ UnsafeApi.getLong(base, at + 24)) * MULTIPLIER;
+      l4 = (l4 ^ UnsafeApi.getLong(base, at + 32)) * MULTIPLIER;
+      l5 = (l5 ^ UnsafeApi.getLong(base, at + 40)) * MULTIPLIER;
+      l6 = (l6 ^ UnsafeApi.getLong(base, at + 48)) * MULTIPLIER;
+      l7 = (l7 ^ UnsafeApi.getLong(base, at + 56)) * MULTIPLIER;
     }
     for (; at + 8 <= end; at += 8) {
       l1 = (l1 ^ UnsafeApi.getLong(base, at)) * MULTIPLIER;
@@ -260,7 +289,14 @@ public final class VectorFrame {
     for (; at < end; at++) {
       l2 = (l2 ^ (UnsafeApi.getByte(base, at) & 0xff)) * MULTIPLIER;
     }
-    return l0 ^ Long.rotateLeft(l1, 16) ^ Long.rotateLeft(l2, 32) ^ Long.rotateLeft(l3, 48);
+    return l0
+        ^ Long.rotateLeft(l1, 8)
+        ^ Long.rotateLeft(l2, 16)
+        ^ Long.rotateLeft(l3, 24)
+        ^ Long.rotateLeft(l4, 32)
+        ^ Long.rotateLeft(l5, 40)
+        ^ Long.rotateLeft(l6, 48)
+        ^ Long.rotateLeft(l7, 56);
   }
 
   /**
@@ -405,6 +441,38 @@ public final class VectorFrame {
     } else {
       for (int i = 0; i < count; i++) {
         accumulator[at + i] += UnsafeApi.getFloat(base, address + 4L * i);
+      }
+    }
+  }
+
+  /**
+   * Writes {@code accumulator[at + i] = (0 + a[i]) + b[i]} for two fp32 frames of the same range
+   * ({@code count} elements each, native little-endian): the first two workers' adds of a range in
+   * one pass that writes the accumulator without reading it. The {@code 0 +} keeps the bits of
+   * adding into a zeroed accumulator (it turns -0.0 into +0.0).
+   */
+  public static void sumFp32(
+      float[] accumulator,
+      int at,
+      int count,
+      DirectBuffer a,
+      int aOffset,
+      DirectBuffer b,
+      int bOffset) {
+    Object aBase = a.byteArray();
+    Object bBase = b.byteArray();
+    long aPayload = a.addressOffset() + aOffset + HEADER_LENGTH;
+    long bPayload = b.addressOffset() + bOffset + HEADER_LENGTH;
+    if (aBase == null && bBase == null) {
+      for (int i = 0; i < count; i++) {
+        accumulator[at + i] =
+            (0f + UnsafeApi.getFloat(aPayload + 4L * i)) + UnsafeApi.getFloat(bPayload + 4L * i);
+      }
+    } else {
+      for (int i = 0; i < count; i++) {
+        accumulator[at + i] =
+            (0f + UnsafeApi.getFloat(aBase, aPayload + 4L * i))
+                + UnsafeApi.getFloat(bBase, bPayload + 4L * i);
       }
     }
   }

@@ -200,8 +200,10 @@ class CoordinatorAgentTest {
     VectorPublisher workerB = worker("b");
     begin(workerA, "a", 9, a);
     begin(workerB, "b", 9, b);
-    pumpUntil(
-        () -> counters.snapshot().bytesAccepted() == 2L * LENGTH * Float.BYTES, workerA, workerB);
+    // a and b deliver everything they can; their frames are held until c's of the same range
+    pumpUntil(() -> !workerA.isActive() && !workerB.isActive(), workerA, workerB);
+    pumpUntil(() -> gradients.imageCount() == 2);
+    agent.doWork();
     agent.doWork();
     assertThat(gathered).isNotDone();
 
@@ -214,7 +216,7 @@ class CoordinatorAgentTest {
     GatherResult result = gathered.join();
     assertThat(result).isInstanceOf(GatherResult.TimedOut.class);
     GatherResult.TimedOut timedOut = (GatherResult.TimedOut) result;
-    assertThat(timedOut.incomplete()).containsExactly("c");
+    assertThat(timedOut.incomplete()).containsExactly("a", "b", "c");
     assertThat(timedOut.silent()).containsExactly("c");
   }
 

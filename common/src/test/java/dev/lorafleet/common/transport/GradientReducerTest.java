@@ -153,6 +153,129 @@ class GradientReducerTest {
     assertThat(counters.snapshot().droppedMalformed()).isEqualTo(1);
   }
 
+  /** Four fp32 workers chunking alike: the fast path (ranges summed once all frames are held). */
+  private static List<List<UnsafeBuffer>> alikeFrames(List<float[]> vectors, int chunk) {
+    List<List<UnsafeBuffer>> frames = new ArrayList<>();
+    for (int w = 0; w < vectors.size(); w++) {
+      frames.add(
+          TestVectors.frames(
+              VectorFrame.KIND_GRADIENT,
+              WireDtype.FP32,
+              "job",
+              5,
+              "w" + w,
+              0,
+              vectors.get(w),
+              chunk,
+              7L * (w + 1),
+              0.5 * w));
+    }
+    return frames;
+  }
+
+  /**
+   * Like {@link #deliver} for workers "w0".."wN-1"; an {@code ADDED} frame leaves its queue, so a
+   * frame the fast path summed while it was held must be answered ADDED when offered again.
+   */
+  private static GradientReducer deliverAlike(
+      List<List<UnsafeBuffer>> frames, long seed, TransportCounters counters) {
+    List<String> ids = new ArrayList<>();
+    for (int w = 0; w < frames.size(); w++) {
+      ids.add("w" + w);
+    }
+    GradientReducer reducer = new GradientReducer("job", 5, 0, ids, LENGTH, counters);
+    List<ArrayDeque<UnsafeBuffer>> queues = new ArrayList<>();
+    frames.forEach(list -> queues.add(new ArrayDeque<>(list)));
+    Random random = new Random(seed);
+    int guard = 0;
+    while (queues.stream().anyMatch(q -> !q.isEmpty())) {
+      int w = random.nextInt(queues.size());
+      UnsafeBuffer head = queues.get(w).peek();
+      if (head == null) {
+        continue;
+      }
+      Verdict verdict = reducer.onFrame(head, 0, head.capacity(), 100 + w);
+      assertThat(verdict).isNotEqualTo(Verdict.DROPPED);
+      if (verdict == Verdict.ADDED) {
+        queues.get(w).poll();
+      }
+      assertThat(++guard).as("delivery makes progress").isLessThan(10_000_000);
+    }
+    return reducer;
+  }
+
+  @Test
+  void workersChunkingAlikeGiveTheRankOrderedSumBitwiseInAnyArrivalOrder() {
+    List<float[]> vectors = vectors(11).subList(0, 4);
+    float[] reference =
+        TestVectors.referenceSum(
+            vectors,
+            List.of(WireDtype.FP32, WireDtype.FP32, WireDtype.FP32, WireDtype.FP32),
+            LENGTH);
+    List<List<UnsafeBuffer>> frames = alikeFrames(vectors, 1000);
+    for (long seed = 1; seed <= 5; seed++) {
+      TransportCounters counters = new TransportCounters();
+      GradientReducer reducer = deliverAlike(frames, seed, counters);
+      assertThat(reducer.isComplete()).isTrue();
+      ReducedGradient result = reducer.result();
+      assertBitwiseEqual(result.sum(), reference);
+      assertThat(result.tokenCount()).isEqualTo(7 + 14 + 21 + 28);
+      assertThat(result.lossSum()).isEqualTo(3.0);
+      assertThat(counters.snapshot().droppedDuplicate()).isZero();
+      assertThat(counters.snapshot().bytesAccepted()).isEqualTo(4L * 4 * LENGTH);
+    }
+    // one worker chunking differently sends the gather down the rank-ordered path: same bits
+    List<List<UnsafeBuffer>> mixed = new ArrayList<>(frames);
+    mixed.set(
+        2,
+        TestVectors.frames(
+            VectorFrame.KIND_GRADIENT,
+            WireDtype.FP32,
+            "job",
+            5,
+            "w2",
+            0,
+            vectors.get(2),
+            333,
+            21,
+            1.0));
+    assertBitwiseEqual(deliverAlike(mixed, 9, new TransportCounters()).result().sum(), reference);
+  }
+
+  @Test
+  void aCorruptFrameOnTheFastPathIsDroppedAndItsResendSummed() {
+    List<float[]> vectors = vectors(12).subList(0, 2);
+    List<List<UnsafeBuffer>> frames = alikeFrames(vectors, 4096);
+    TransportCounters counters = new TransportCounters();
+    GradientReducer reducer =
+        new GradientReducer("job", 5, 0, List.of("w0", "w1"), LENGTH, counters);
+    UnsafeBuffer good = frames.get(1).get(0);
+    UnsafeBuffer corrupt = new UnsafeBuffer(new byte[good.capacity()]);
+    corrupt.putBytes(0, good, 0, good.capacity());
+    corrupt.putByte(
+        VectorFrame.HEADER_LENGTH + 17, (byte) (good.getByte(VectorFrame.HEADER_LENGTH + 17) ^ 4));
+    UnsafeBuffer w0First = frames.get(0).get(0);
+    assertThat(reducer.onFrame(w0First, 0, w0First.capacity(), 1)).isEqualTo(Verdict.HOLD);
+    assertThat(reducer.onFrame(corrupt, 0, corrupt.capacity(), 2)).isEqualTo(Verdict.DROPPED);
+    assertThat(counters.snapshot().droppedChecksum()).isEqualTo(1);
+    assertThat(reducer.onFrame(good, 0, good.capacity(), 2)).isEqualTo(Verdict.ADDED);
+    // w0's held frame was summed with it; offered again, it leaves without being added twice
+    assertThat(reducer.onFrame(w0First, 0, w0First.capacity(), 1)).isEqualTo(Verdict.ADDED);
+    for (int c = 1; c < frames.get(0).size(); c++) {
+      for (int w = 1; w >= 0; w--) {
+        UnsafeBuffer f = frames.get(w).get(c);
+        Verdict verdict = reducer.onFrame(f, 0, f.capacity(), w + 1);
+        assertThat(verdict).isEqualTo(w == 1 ? Verdict.HOLD : Verdict.ADDED);
+      }
+      UnsafeBuffer held = frames.get(1).get(c);
+      assertThat(reducer.onFrame(held, 0, held.capacity(), 2)).isEqualTo(Verdict.ADDED);
+    }
+    assertBitwiseEqual(
+        reducer.result().sum(),
+        TestVectors.referenceSum(vectors, List.of(WireDtype.FP32, WireDtype.FP32), LENGTH));
+    assertThat(counters.snapshot().droppedDuplicate()).isZero();
+  }
+
   @Test
   void rejectsGatherWithoutWorkers() {
     org.assertj.core.api.Assertions.assertThatThrownBy(
