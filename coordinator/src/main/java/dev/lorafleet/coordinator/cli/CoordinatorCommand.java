@@ -123,6 +123,11 @@ final class CoordinatorCommand implements Callable<Integer> {
       return EXIT_LEASE_HELD;
     }
     try {
+      shutdown.set(lease::close);
+      // one hook, registered now: a stop while starting still lets go of the lease (a later
+      // hook could run concurrently with it and let go while the node still writes)
+      Runtime.getRuntime()
+          .addShutdownHook(new Thread(() -> shutdown.get().run(), "lorafleet-shutdown"));
       return run(token, lease);
     } catch (Exception | Error e) {
       if (lease.lost().isPresent()) {
@@ -169,6 +174,10 @@ final class CoordinatorCommand implements Callable<Integer> {
       throw e;
     }
   }
+
+  /** What a SIGTERM does: let go of the lease, or (once started) stop everything, lease last. */
+  private final java.util.concurrent.atomic.AtomicReference<Runnable> shutdown =
+      new java.util.concurrent.atomic.AtomicReference<>(() -> {});
 
   private int run(String token, LeaseKeeper lease) throws Exception {
     PrometheusRegistry registry = new PrometheusRegistry();
@@ -217,17 +226,14 @@ final class CoordinatorCommand implements Callable<Integer> {
             host,
             clusterPort,
             dataDir.toAbsolutePath());
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  metricsServer.close();
-                  if (scaling != null) {
-                    scaling.close();
-                  }
-                  node.close();
-                },
-                "lorafleet-shutdown"));
+    shutdown.set(
+        () -> {
+          metricsServer.close();
+          if (scaling != null) {
+            scaling.close();
+          }
+          node.close(); // lets go of the lease last
+        });
     node.system().getWhenTerminated().toCompletableFuture().join();
     return lease.lost().isPresent() ? leaseLost(lease) : 0;
   }
