@@ -70,5 +70,6 @@ public final class KryoRegistrar {
           EvalResult.class,
           StopJob.class,
           CoordinatorHello.class,
-          InitialAdapterRequest.class);
+          InitialAdapterRequest.class,
+          WorkerLeaving.class);
 }

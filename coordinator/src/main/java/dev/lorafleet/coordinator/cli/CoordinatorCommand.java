@@ -97,6 +97,14 @@ final class CoordinatorCommand implements Callable<Integer> {
               + " take over (default ${DEFAULT-VALUE}: refuse at once, naming it; e.g. 5m).")
   String leaseWait;
 
+  @Option(
+      names = "--pause-after",
+      defaultValue = "${env:LORAFLEET_PAUSE_AFTER:-600}",
+      description =
+          "Seconds a running job may have no worker before it goes PAUSED (keeping its"
+              + " checkpoint; it goes on when workers return) (default ${DEFAULT-VALUE}).")
+  long pauseAfterSeconds;
+
   /** How checkpoints are written; multi-process tests swap in a stand-in for the PEFT layout. */
   static dev.lorafleet.coordinator.job.CheckpointFormatFactory formats = null;
 
@@ -105,6 +113,10 @@ final class CoordinatorCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (pauseAfterSeconds < 1) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "--pause-after must be at least 1 second");
+    }
     // an unreadable token file stops the start: never run open by accident
     String token = tokenFile == null ? null : TokenFile.load(tokenFile);
     Duration wait;
@@ -201,7 +213,7 @@ final class CoordinatorCommand implements Callable<Integer> {
                 defaults.clusterPort(),
                 defaults.dataDir(),
                 defaults.specBaseDir(),
-                defaults.timing(),
+                defaults.timing().withPauseAfter(Duration.ofSeconds(pauseAfterSeconds)),
                 formats != null ? formats : defaults.formats(),
                 scaling == null ? defaults.scaler() : scaling.manual(),
                 metrics),

@@ -76,6 +76,14 @@ final class WorkerCommand implements Callable<Integer> {
       description = "Where datasets received from the coordinator are cached.")
   Path cacheDir;
 
+  @Option(
+      names = "--leave-grace",
+      defaultValue = "${env:LORAFLEET_LEAVE_GRACE:-30}",
+      description =
+          "Seconds a worker told to go (SIGTERM, a spot notice) has to finish its shares and"
+              + " tell the coordinator before it leaves the cluster (default 30).")
+  int leaveGraceSeconds;
+
   /** Opens a job's training on this node; replaced by the trainer once the core is wired. */
   static JobComputeFactory computeFactory = TrainerCompute.factory();
 
@@ -90,6 +98,9 @@ final class WorkerCommand implements Callable<Integer> {
     } catch (NumberFormatException e) {
       throw new ParameterException(
           spec.commandLine(), "--coordinator '" + coordinator + "' is not HOST[:PORT]");
+    }
+    if (leaveGraceSeconds < 0) {
+      throw new ParameterException(spec.commandLine(), "--leave-grace must be 0 or more seconds");
     }
     String bindHost = host != null ? host : localAddressTowards(seedHost);
     int deviceCount;
@@ -142,7 +153,8 @@ final class WorkerCommand implements Callable<Integer> {
                     workerId, nodeName, deviceCount, kind, bindHost, cache, Duration.ofMinutes(10)),
                 computeFactory,
                 metered,
-                metrics);
+                metrics,
+                Duration.ofSeconds(leaveGraceSeconds));
         system.getWhenTerminated().toCompletableFuture().join();
         var reason =
             org.apache.pekko.actor.CoordinatedShutdown.get(system).getShutdownReason().orElse(null);

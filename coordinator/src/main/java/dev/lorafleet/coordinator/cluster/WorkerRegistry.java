@@ -9,6 +9,7 @@ import dev.lorafleet.common.protocol.JobPrepareFailed;
 import dev.lorafleet.common.protocol.JobPrepared;
 import dev.lorafleet.common.protocol.StepFailed;
 import dev.lorafleet.common.protocol.WorkerInfo;
+import dev.lorafleet.common.protocol.WorkerLeaving;
 import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.worker.cluster.ClusterProtocol;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
@@ -240,6 +241,8 @@ public final class WorkerRegistry extends AbstractBehavior<CoordinatorInbound> {
     } else if (message instanceof StepFailed m) {
       return m.jobId();
     } else if (message instanceof EvalResult m) {
+      return m.jobId();
+    } else if (message instanceof WorkerLeaving m) {
       return m.jobId();
     }
     return null;

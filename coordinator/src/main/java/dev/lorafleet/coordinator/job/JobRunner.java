@@ -10,6 +10,7 @@ import dev.lorafleet.common.protocol.JobPrepared;
 import dev.lorafleet.common.protocol.StepAssignment;
 import dev.lorafleet.common.protocol.StepFailed;
 import dev.lorafleet.common.protocol.StopJob;
+import dev.lorafleet.common.protocol.WorkerLeaving;
 import dev.lorafleet.coordinator.api.EpochReport;
 import dev.lorafleet.coordinator.api.JobReport;
 import dev.lorafleet.coordinator.api.JobState;
@@ -72,6 +73,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
           JobRunner.StepApplied,
           JobRunner.Persisted,
           JobRunner.EvalTimedOut,
+          JobRunner.PauseDue,
+          JobRunner.AsideCheckpointed,
           JobRunner.Finalized {}
 
   /** The job manager's go: this job may take the workers now. */
@@ -133,12 +136,36 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     INSTANCE
   }
 
+  /** The job had no worker for {@link Timing#pauseAfter()}. */
+  private enum PauseDue implements Command {
+    INSTANCE
+  }
+
+  /** A checkpoint written beside the training loop (its last worker is going) is on disk. */
+  private record AsideCheckpointed(long step, Throwable error) implements Command {}
+
   private record Finalized(JobState state, String error, Throwable writeError) implements Command {}
 
   /** How long things may take before the runner stops waiting. */
-  public record Timing(Duration stepDeadline, Duration prepareDeadline, Duration evalDeadline) {
+  public record Timing(
+      Duration stepDeadline, Duration prepareDeadline, Duration evalDeadline, Duration pauseAfter) {
+    /**
+     * How long a running job may have no worker before it goes PAUSED: long enough for a rented
+     * node that was taken away to be replaced (the job waits RUNNING meanwhile, holding nothing).
+     */
+    public static final Duration DEFAULT_PAUSE_AFTER = Duration.ofMinutes(10);
+
+    public Timing(Duration stepDeadline, Duration prepareDeadline, Duration evalDeadline) {
+      this(stepDeadline, prepareDeadline, evalDeadline, DEFAULT_PAUSE_AFTER);
+    }
+
     public static Timing defaults() {
       return new Timing(Duration.ofMinutes(10), Duration.ofMinutes(30), Duration.ofMinutes(30));
+    }
+
+    /** The same with another delay before a job without workers pauses. */
+    public Timing withPauseAfter(Duration pauseAfter) {
+      return new Timing(stepDeadline, prepareDeadline, evalDeadline, pauseAfter);
     }
   }
 
@@ -170,7 +197,17 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   /** Workers held for this job, by id (kept in id order). */
   private final Map<String, WorkerHandle> held = new LinkedHashMap<>();
 
+  /**
+   * Free workers taken while the job runs short of {@code cluster.workers}, still preparing; they
+   * join {@link #held} (and get a share from the next step on) once prepared.
+   */
+  private final Map<String, WorkerHandle> joining = new LinkedHashMap<>();
+
   private final Map<String, JobPrepared> prepared = new HashMap<>();
+
+  /** What the job's first workers prepared: a late joiner must agree with it. */
+  private JobPrepared reference;
+
   private ShardPlanner planner;
   private GradientStep optimizer;
   private Checkpointer checkpointer;
@@ -183,6 +220,25 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private int cachedEpoch = -1;
   private int[] cachedOrder;
   private boolean busy;
+
+  /**
+   * A step's gather is in flight: its workers are computing and no answer was accepted yet. Only
+   * then may a lost worker's share be planned again at once; once the gather is accepted the step
+   * is complete (the optimizer applies it) and nothing is replanned.
+   */
+  private boolean gathering;
+
+  /** Workers that said they are going (SIGTERM, a spot notice): no share after their current. */
+  private final Set<String> leaving = new LinkedHashSet<>();
+
+  /**
+   * No worker to plan the next step over: the job waits (RUNNING, then PAUSED after {@link
+   * Timing#pauseAfter()}) and goes on from the same step when one joins.
+   */
+  private boolean stalled;
+
+  private long lastCheckpointStep = -1;
+
   private boolean cancelRequested;
   private final List<ActorRef<JobStatus>> cancelWaiters = new ArrayList<>();
   private final List<TrainerState.LossPoint> lossHistory = new ArrayList<>();
@@ -295,6 +351,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         .onMessage(StepApplied.class, this::onStepApplied)
         .onMessage(Persisted.class, this::onPersisted)
         .onMessageEquals(EvalTimedOut.INSTANCE, this::onEvalTimedOut)
+        .onMessageEquals(PauseDue.INSTANCE, this::onPauseDue)
+        .onMessage(AsideCheckpointed.class, this::onAsideCheckpointed)
         .onMessage(Finalized.class, this::onFinalized)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
@@ -372,7 +430,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       maybeTakeWorkers();
       return this;
     }
-    if (state != JobState.RUNNING) {
+    if (state != JobState.RUNNING && state != JobState.PAUSED) {
       return this;
     }
     Set<String> live = new LinkedHashSet<>();
@@ -385,29 +443,300 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     for (String id : gone) {
       held.remove(id);
+      boolean announced = leaving.remove(id);
       cost.release(id, clock.instant());
-      metrics.onWorkerLost();
-      event("worker_left", Map.of("worker", id, "step", globalStep));
-      getContext()
-          .getLog()
-          .warn(
-              "Worker {} left job {} during step {}; its share goes to the other {} worker(s).",
-              id,
-              jobId,
-              globalStep,
-              held.size());
+      if (!announced) {
+        metrics.onWorkerLost();
+      }
+      event("worker_left", Map.of("worker", id, "step", globalStep, "announced", announced));
+      if (announced) {
+        getContext()
+            .getLog()
+            .info("Worker {} left job {} as announced, during step {}.", id, jobId, globalStep);
+      } else {
+        getContext()
+            .getLog()
+            .warn(
+                "Worker {} left job {} during step {}; its share goes to the other {} worker(s).",
+                id,
+                jobId,
+                globalStep,
+                held.size());
+      }
+    }
+    for (String id : List.copyOf(joining.keySet())) {
+      if (!live.contains(id)) {
+        joining.remove(id);
+        cost.release(id, clock.instant());
+        getContext().getLog().info("Worker {} left before it was ready for job {}.", id, jobId);
+      }
     }
     if (jobMetrics != null && !gone.isEmpty()) {
       jobMetrics.onWorkersHeld(held.keySet());
     }
-    if (held.isEmpty() && !gone.isEmpty()) {
-      return fail("every worker of the job left during step " + globalStep);
-    }
     if (!gone.isEmpty() && evalPending.removeAll(gone)) {
       // an eval share was lost: its loss is left out (counted by tokens, so the mean stays fair)
       maybeFinishEval();
+    } else if (!gone.isEmpty() && gathering && !busy) {
+      replanStep(gone);
+    }
+    maybeTakeJoiners();
+    return this;
+  }
+
+  /**
+   * A running job short of {@code cluster.workers} (one died or left) takes free workers as they
+   * join: they get the job, prepare, then the current adapter (the data plane sends its current
+   * version to a late asker) and a share from the next step on. A job only starts with all its
+   * workers, so a shortfall always comes from a worker lost on the way.
+   */
+  private void maybeTakeJoiners() {
+    if ((state != JobState.RUNNING && state != JobState.PAUSED) || planner == null || finalizing) {
+      return;
+    }
+    int wanted = Math.max(1, settings.workers()) - (held.size() - leaving.size()) - joining.size();
+    if (wanted <= 0) {
+      return;
+    }
+    Instant now = clock.instant();
+    JobAssignment assignment = null;
+    for (WorkerHandle w : latestWorkers.workers()) {
+      if (wanted == 0) {
+        break;
+      }
+      if (held.containsKey(w.id()) || joining.containsKey(w.id()) || leaving.contains(w.id())) {
+        continue;
+      }
+      joining.put(w.id(), w);
+      cost.hold(w.id(), w.info().deviceCount(), now);
+      wanted--;
+      getContext()
+          .getLog()
+          .info(
+              "Worker {} joined while job {} runs short of workers ({} of {}); it prepares and"
+                  + " takes a share from the next step on.",
+              w.id(),
+              jobId,
+              held.size(),
+              settings.workers());
+      event("worker_joining", Map.of("worker", w.id(), "step", globalStep));
+      if (assignment == null) {
+        assignment =
+            new JobAssignment(jobId, specYaml(), settings.model().toString(), trainRefs, evalRefs);
+      }
+      w.tell(assignment);
+    }
+  }
+
+  /** A late joiner is ready: from the next planned step on it trains a share. */
+  private void onJoinerPrepared(JobPrepared ready) {
+    WorkerHandle w = joining.remove(ready.workerId());
+    if (!Arrays.equals(ready.trainExampleCounts(), reference.trainExampleCounts())
+        || !Arrays.equals(ready.evalExampleCounts(), reference.evalExampleCounts())
+        || ready.adapterLength() != reference.adapterLength()) {
+      String why =
+          "it has "
+              + Arrays.toString(ready.trainExampleCounts())
+              + " examples and "
+              + ready.adapterLength()
+              + " adapter values, the job "
+              + Arrays.toString(reference.trainExampleCounts())
+              + " and "
+              + reference.adapterLength();
+      dropJoiner(w, why);
+      return;
+    }
+    held.put(w.id(), w);
+    roundEpoch = latestWorkers.epoch();
+    if (jobMetrics != null) {
+      jobMetrics.onWorkersHeld(held.keySet());
+    }
+    event("worker_joined", Map.of("worker", w.id(), "step", globalStep));
+    getContext()
+        .getLog()
+        .info(
+            "Worker {} is ready for job {}; it trains a share from step {} on ({} worker(s)).",
+            w.id(),
+            jobId,
+            gathering || busy ? globalStep + 1 : globalStep,
+            held.size());
+    if (stalled) {
+      resumeFromStall();
+    }
+  }
+
+  // ---- workers going, and a job left without any ----
+
+  /** A worker was told to go: it finishes the shares it has; later steps are planned without it. */
+  private void onWorkerLeaving(WorkerLeaving notice) {
+    if (!leaving.add(notice.workerId())) {
+      return;
+    }
+    int staying = held.size() - leaving.size();
+    getContext()
+        .getLog()
+        .info(
+            "Worker {} is leaving job {} (within {} s); it finishes its share of step {}, later"
+                + " steps go to the other {} worker(s).",
+            notice.workerId(),
+            jobId,
+            notice.graceMillis() / 1000,
+            globalStep,
+            staying);
+    event(
+        "worker_leaving",
+        Map.of(
+            "worker", notice.workerId(), "step", globalStep, "graceMillis", notice.graceMillis()));
+    if (staying == 0 && state == JobState.RUNNING && optimizer != null && !busy) {
+      // the last worker is going: keep everything trained so far on disk right now; the step in
+      // flight (if it completes within the grace) is checkpointed once it is applied
+      checkpointAside("the last worker of the job is leaving");
+    }
+    maybeTakeJoiners();
+  }
+
+  /**
+   * Writes a checkpoint of the parameters as they are (every step before {@link #globalStep})
+   * without stopping the loop: the write runs on the I/O thread before any later optimizer step, so
+   * parameters and state agree.
+   */
+  private void checkpointAside(String why) {
+    if (lastCheckpointStep == globalStep) {
+      return;
+    }
+    lastCheckpointStep = globalStep;
+    getContext()
+        .getLog()
+        .info("Job {} writes a checkpoint at step {}: {}.", jobId, globalStep, why);
+    TrainerState trainerState = trainerState();
+    AdamW adam = optimizer.optimizer();
+    JobReport report = report();
+    long step = globalStep;
+    getContext()
+        .pipeToSelf(
+            CompletableFuture.runAsync(
+                () -> {
+                  try {
+                    checkpointer.writeStep(
+                        trainerState, adam.params(), adam.expAvg(), adam.expAvgSq());
+                    files.writeReport(report);
+                  } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                  }
+                },
+                io),
+            (ok, failure) -> new AsideCheckpointed(step, failure));
+  }
+
+  private Behavior<Command> onAsideCheckpointed(AsideCheckpointed written) {
+    if (written.error() != null) {
+      lastCheckpointStep = -1;
+      getContext()
+          .getLog()
+          .error(
+              "Job {} could not write its checkpoint at step {} ({}); the earlier checkpoints are"
+                  + " intact.",
+              jobId,
+              written.step(),
+              rootMessage(written.error()));
+      event(
+          "checkpoint_failed",
+          Map.of("step", written.step(), "error", rootMessage(written.error())));
+    } else {
+      event("checkpoint", Map.of("step", written.step()));
     }
     return this;
+  }
+
+  /** No worker to plan step {@link #globalStep} over: wait for one, pause after a while. */
+  private void stall() {
+    if (stalled) {
+      return;
+    }
+    stalled = true;
+    if (gathering) {
+      round++; // whatever the old round still delivers is stale now
+      gathering = false;
+    }
+    getContext()
+        .getLog()
+        .warn(
+            "Job {} has no worker left at step {}; it waits up to {} for one, then pauses.",
+            jobId,
+            globalStep,
+            timing.pauseAfter());
+    event("no_workers", Map.of("step", globalStep));
+    checkpointAside("the job has no worker left");
+    timers.startSingleTimer(PauseDue.INSTANCE, PauseDue.INSTANCE, timing.pauseAfter());
+    maybeTakeJoiners();
+  }
+
+  private Behavior<Command> onPauseDue() {
+    if (!stalled || state != JobState.RUNNING) {
+      return this;
+    }
+    getContext()
+        .getLog()
+        .warn(
+            "Job {} had no worker for {}; it is PAUSED at step {} with its checkpoint, and goes"
+                + " on when a worker joins.",
+            jobId,
+            timing.pauseAfter(),
+            globalStep);
+    setState(JobState.PAUSED);
+    if (jobMetrics != null) {
+      jobMetrics.onWorkersHeld(List.of());
+    }
+    event("paused", Map.of("step", globalStep));
+    checkpointAside("the job pauses");
+    return this;
+  }
+
+  private void resumeFromStall() {
+    stalled = false;
+    timers.cancel(PauseDue.INSTANCE);
+    if (state == JobState.PAUSED) {
+      setState(JobState.RUNNING);
+      runningSince = clock.instant();
+      stepsAtRunningSince = globalStep;
+    }
+    getContext()
+        .getLog()
+        .info("Job {} goes on from step {} with {} worker(s).", jobId, globalStep, held.size());
+    event(
+        "resumed_with_workers", Map.of("step", globalStep, "workers", List.copyOf(held.keySet())));
+    startStep();
+  }
+
+  private void dropJoiner(WorkerHandle w, String why) {
+    joining.remove(w.id());
+    cost.release(w.id(), clock.instant());
+    w.tell(new StopJob(jobId, "not taken: " + why));
+    getContext()
+        .getLog()
+        .warn("Job {} does not take worker {}: {}; it goes on without it.", jobId, w.id(), why);
+    event("worker_refused", Map.of("worker", w.id(), "reason", why));
+  }
+
+  /**
+   * Membership knew before the step watchdog: the step in flight is planned again over the workers
+   * left, in a higher round. The data plane's new gather replaces the old one, whose late answer
+   * (and any late frame of the old round) is fenced out by its round.
+   */
+  private void replanStep(List<String> gone) {
+    getContext()
+        .getLog()
+        .info(
+            "Job {} plans step {} again over {} worker(s) now that {} left.",
+            jobId,
+            globalStep,
+            held.size(),
+            String.join(", ", gone));
+    event(
+        "step_replanned",
+        Map.of("step", globalStep, "workers", List.copyOf(held.keySet()), "left", gone));
+    round++;
+    startStep();
   }
 
   private void maybeTakeWorkers() {
@@ -447,7 +776,19 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private Behavior<Command> onFromWorker(FromWorker wrapped) {
     var message = wrapped.message().message();
     String workerId = wrapped.message().worker().id();
-    if (state.isTerminal() || !held.containsKey(workerId)) {
+    if (state.isTerminal()) {
+      return this;
+    }
+    if (joining.containsKey(workerId)) {
+      if (message instanceof JobPrepared ready && reference != null) {
+        onJoinerPrepared(ready);
+      } else if (message instanceof JobPrepareFailed failed) {
+        // a late joiner that cannot run the job costs the job nothing: it goes on without it
+        dropJoiner(joining.get(workerId), failed.message());
+      }
+      return this;
+    }
+    if (!held.containsKey(workerId)) {
       return this;
     }
     if (message instanceof JobPrepared ready) {
@@ -460,6 +801,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       }
     } else if (message instanceof EvalResult result) {
       onEvalResult(result);
+    } else if (message instanceof WorkerLeaving notice) {
+      onWorkerLeaving(notice);
     }
     return this;
   }
@@ -506,6 +849,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       return;
     }
     evalCounts = first.evalExampleCounts();
+    reference = first;
     jobMetrics = metrics.job(jobId, settings.currency(), settings.checkpointEverySteps());
     jobMetrics.onPlanned(totalSteps);
     jobMetrics.onWorkersHeld(held.keySet());
@@ -714,12 +1058,18 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     int[] batch = planner.stepBatch(cachedOrder, stepInEpoch);
     List<ShardPlanner.WorkerSlot> slots = new ArrayList<>();
-    held.values()
+    held.values().stream()
+        .filter(w -> !leaving.contains(w.id()))
         .forEach(w -> slots.add(new ShardPlanner.WorkerSlot(w.id(), w.info().deviceCount())));
+    if (slots.isEmpty()) {
+      stall();
+      return;
+    }
     List<ShardPlanner.Share> shares = ShardPlanner.split(batch, slots);
     int stepRound = roundBase + (globalStep == 0 ? 1 : 0) + round;
     List<String> ids = shares.stream().map(ShardPlanner.Share::workerId).toList();
     stepStartNanos = System.nanoTime();
+    gathering = true;
     epochMaxWorkers = Math.max(epochMaxWorkers, ids.size());
     long step = globalStep;
     CompletableFuture<GradientExchange.Gathered> gather =
@@ -745,6 +1095,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
         || busy) {
       return this; // fenced: an older step or round, or the job moved on
     }
+    gathering = false;
     if (cancelRequested) {
       finalizeJob(JobState.CANCELLED, null);
       return this;
@@ -775,11 +1126,8 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       if (jobMetrics != null) {
         jobMetrics.onWorkersHeld(held.keySet());
       }
-      if (held.isEmpty()) {
-        return fail("no worker delivered step " + globalStep + " within " + timing.stepDeadline());
-      }
       round++;
-      startStep();
+      startStep(); // with no worker left it waits for one (and pauses after a while)
       return this;
     }
     GradientExchange.Gathered.Complete complete =
@@ -886,10 +1234,14 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
               + "; the adapter before them is checkpointed. Lower the learning rate or check the"
               + " data, then resume from that checkpoint");
     }
+    boolean lastGoing = !leaving.isEmpty() && leaving.containsAll(held.keySet());
     if (cancelRequested) {
       finalizeJob(JobState.CANCELLED, null);
     } else if (epochEnd) {
       startEval();
+    } else if (lastGoing) {
+      // the job's last workers are going: keep this step on disk before waiting for others
+      persistCheckpoint(this::startStep);
     } else if (settings.checkpointEverySteps() > 0
         && globalStep % settings.checkpointEverySteps() == 0) {
       persistCheckpoint(this::startStep);
@@ -904,13 +1256,14 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private void startEval() {
     evalSums.clear();
     evalPending.clear();
-    if (settings.evals().isEmpty() || held.isEmpty()) {
+    List<ShardPlanner.WorkerSlot> slots = new ArrayList<>();
+    held.values().stream()
+        .filter(w -> !leaving.contains(w.id()))
+        .forEach(w -> slots.add(new ShardPlanner.WorkerSlot(w.id(), w.info().deviceCount())));
+    if (settings.evals().isEmpty() || slots.isEmpty()) {
       finishEpoch();
       return;
     }
-    List<ShardPlanner.WorkerSlot> slots = new ArrayList<>();
-    held.values()
-        .forEach(w -> slots.add(new ShardPlanner.WorkerSlot(w.id(), w.info().deviceCount())));
     for (int i = 0; i < evalCounts.length; i++) {
       evalSums.put(i, new double[2]);
       int[] all = new int[evalCounts[i]];
@@ -1048,6 +1401,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
 
   private void persistCheckpoint(Runnable then) {
     busy = true;
+    lastCheckpointStep = globalStep;
     persistStartNanos = System.nanoTime();
     TrainerState trainerState = trainerState();
     AdamW adam = optimizer.optimizer();
@@ -1129,14 +1483,20 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     }
     finalizing = true;
     busy = true;
+    gathering = false;
     persistStartNanos = System.nanoTime(); // the final checkpoint's write time
     timers.cancel(EvalTimedOut.INSTANCE);
+    timers.cancel(PauseDue.INSTANCE);
+    stalled = false;
     Instant now = clock.instant();
     cost.releaseAll(now);
     if (jobMetrics != null) {
       jobMetrics.onWorkersHeld(List.of());
     }
     for (WorkerHandle w : held.values()) {
+      w.tell(new StopJob(jobId, terminal.name().toLowerCase(java.util.Locale.ROOT)));
+    }
+    for (WorkerHandle w : joining.values()) {
       w.tell(new StopJob(jobId, terminal.name().toLowerCase(java.util.Locale.ROOT)));
     }
     registry.tell(new WorkerRegistry.UnrouteJob(jobId));

@@ -47,8 +47,12 @@ public record JobDemand(String jobId, String name, Phase phase, int workers) {
       };
     }
 
+    /**
+     * Whether the job needs its workers now. A PAUSED job lost every worker (preempted nodes) and
+     * resumes as soon as workers come back, so the pool asks for them again.
+     */
     boolean holdsWorkers() {
-      return this == WAITING_FOR_WORKERS || this == RUNNING;
+      return this == WAITING_FOR_WORKERS || this == RUNNING || this == PAUSED;
     }
   }
 }

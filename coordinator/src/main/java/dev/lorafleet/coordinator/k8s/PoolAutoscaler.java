@@ -36,10 +36,7 @@ public final class PoolAutoscaler {
   public ReplicaDecision reconcile() {
     List<JobDemand> demand = jobs.get();
     Instant now = clock.instant();
-    boolean busy =
-        demand.stream()
-            .anyMatch(
-                j -> j.phase() != JobDemand.Phase.FINISHED && j.phase() != JobDemand.Phase.PAUSED);
+    boolean busy = demand.stream().anyMatch(j -> j.phase() != JobDemand.Phase.FINISHED);
     if (busy) {
       idleSince = null;
     } else if (idleSince == null) {

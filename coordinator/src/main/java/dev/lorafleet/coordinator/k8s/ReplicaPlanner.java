@@ -10,11 +10,11 @@ import java.util.Objects;
  * jobs' {@code cluster.workers} and states, the policy and how long the pool has been idle. Rented
  * GPU nodes are held only while jobs need them.
  *
- * <p>Jobs that hold workers (waiting for them or running) get theirs; free slots up to {@link
- * ScalingPolicy#maxConcurrentJobs()} go to queued jobs in submission order. Paused and finished
- * jobs hold none. The sum is kept within [{@code minWorkers}, {@code maxWorkers}]. With nothing to
- * do, the pool is released after the idle grace when scale-to-zero is on, and otherwise kept as it
- * is.
+ * <p>Jobs that hold workers (waiting for them, running, or paused because every worker went away)
+ * get theirs; free slots up to {@link ScalingPolicy#maxConcurrentJobs()} go to queued jobs in
+ * submission order. Finished jobs hold none. The sum is kept within [{@code minWorkers}, {@code
+ * maxWorkers}]. With nothing to do, the pool is released after the idle grace when scale-to-zero is
+ * on, and otherwise kept as it is.
  */
 public final class ReplicaPlanner {
 

@@ -19,6 +19,7 @@ public final class TestingQuadraticCompute implements JobCompute {
   private final int[] trainCounts;
   private final int[] evalCounts;
   private boolean poisoned; // every gradient NaN: a model that diverged
+  private long stepMillis; // stands in for a real model's compute time
 
   TestingQuadraticCompute(int[] trainCounts, int[] evalCounts) {
     this.trainCounts = trainCounts;
@@ -33,6 +34,12 @@ public final class TestingQuadraticCompute implements JobCompute {
       }
       TestingQuadraticCompute compute = new TestingQuadraticCompute(lines(train), lines(eval));
       compute.poisoned = model.toString().equals("/poisoned");
+      // a model directory with a step-millis file makes every share take that long, so fault
+      // tests can act while a job is still running however fast the machine is
+      Path slow = model.resolve("step-millis");
+      if (Files.isRegularFile(slow)) {
+        compute.stepMillis = Long.parseLong(Files.readString(slow).trim());
+      }
       return compute;
     };
   }
@@ -82,6 +89,13 @@ public final class TestingQuadraticCompute implements JobCompute {
 
   @Override
   public Gradients gradients(float[] adapter, int[] exampleIndices, long stepSeed) {
+    if (stepMillis > 0) {
+      try {
+        Thread.sleep(stepMillis);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     float[] sum = new float[LENGTH];
     long tokens = 0;
     double loss = 0;

@@ -65,10 +65,11 @@ class ReplicaPlannerTest {
   }
 
   @Test
-  void pausedJobsHoldNoWorkers() {
+  void aJobPausedForLackOfWorkersAsksForThemBack() {
     ReplicaDecision decision =
-        ReplicaPlanner.plan(List.of(job("a", PAUSED, 4)), 4, Duration.ofMinutes(11), ONE_AT_A_TIME);
-    assertThat(decision.replicas()).isZero();
+        ReplicaPlanner.plan(List.of(job("a", PAUSED, 4)), 0, Duration.ofMinutes(11), ONE_AT_A_TIME);
+    assertThat(decision.replicas()).isEqualTo(4);
+    assertThat(decision.servedJobIds()).containsExactly("a");
   }
 
   @Test

@@ -15,6 +15,7 @@ import dev.lorafleet.common.protocol.StepAssignment;
 import dev.lorafleet.common.protocol.StepFailed;
 import dev.lorafleet.common.protocol.StopJob;
 import dev.lorafleet.common.protocol.WorkerInfo;
+import dev.lorafleet.common.protocol.WorkerLeaving;
 import dev.lorafleet.worker.metrics.DeviceMemoryProbe.DeviceMemory;
 import dev.lorafleet.worker.metrics.WorkerMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -52,7 +53,22 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
           WorkerNode.ExchangeConnected,
           WorkerNode.ChunkStored,
           WorkerNode.ComputeOpened,
-          WorkerNode.WorkFinished {}
+          WorkerNode.WorkFinished,
+          WorkerNode.Leave,
+          WorkerNode.WorkDrained {}
+
+  /**
+   * The node was told to go (SIGTERM, a spot notice): tell the coordinator, finish the shares
+   * already given, take no new job, then answer {@code replyTo} so the node leaves the cluster.
+   */
+  public record Leave(java.time.Duration grace, ActorRef<Left> replyTo) implements Command {}
+
+  /** The answer to {@link Leave}: the shares this node had are done (or handed back). */
+  public enum Left {
+    INSTANCE
+  }
+
+  private record WorkDrained(ActorRef<Left> replyTo) implements Command {}
 
   private record CoordinatorsListed(Receptionist.Listing listing) implements Command {}
 
@@ -95,6 +111,7 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
   private Preparing preparing;
   private String jobId;
   private JobCompute compute;
+  private boolean leaving;
 
   public static Behavior<Command> create(
       WorkerSettings settings,
@@ -165,6 +182,8 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
         .onMessage(ChunkStored.class, this::onChunkStored)
         .onMessage(ComputeOpened.class, this::onComputeOpened)
         .onMessage(WorkFinished.class, this::onWorkFinished)
+        .onMessage(Leave.class, this::onLeave)
+        .onMessage(WorkDrained.class, this::onWorkDrained)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
@@ -245,6 +264,15 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
   }
 
   private void onJobAssignment(JobAssignment assignment) {
+    if (leaving) {
+      // too late to start a job here: say so at once rather than make the job wait for us
+      tellCoordinator(
+          new JobPrepareFailed(
+              assignment.jobId(),
+              settings.workerId(),
+              "worker " + settings.workerId() + " on " + settings.nodeName() + " is leaving"));
+      return;
+    }
     closeCompute();
     jobId = assignment.jobId();
     preparing = new Preparing(assignment);
@@ -522,6 +550,37 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
       closeCompute();
       jobId = null;
     }
+  }
+
+  private Behavior<Command> onLeave(Leave leave) {
+    leaving = true;
+    String job = jobId;
+    getContext()
+        .getLog()
+        .info(
+            "Worker {} was told to go; it finishes {} and leaves the cluster within {} s.",
+            settings.workerId(),
+            job == null ? "nothing (no job)" : "its shares of job " + job,
+            leave.grace().toSeconds());
+    if (job != null) {
+      tellCoordinator(new WorkerLeaving(job, settings.workerId(), leave.grace().toMillis()));
+    }
+    preparing = null; // a job still being prepared here is given back: the coordinator replans
+    // the compute thread runs work in order: once this runs, every share given before is sent
+    ActorRef<Left> replyTo = leave.replyTo();
+    getContext()
+        .pipeToSelf(
+            CompletableFuture.runAsync(() -> {}, computeThread),
+            (ok, error) -> new WorkDrained(replyTo));
+    return this;
+  }
+
+  private Behavior<Command> onWorkDrained(WorkDrained drained) {
+    getContext()
+        .getLog()
+        .info("Worker {} finished its shares; it leaves the cluster now.", settings.workerId());
+    drained.replyTo().tell(Left.INSTANCE);
+    return this;
   }
 
   /** A unit of blocking work whose answer (or failure message) goes back to the coordinator. */

@@ -1,0 +1,311 @@
+package dev.lorafleet.coordinator.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lorafleet.common.protocol.CoordinatorHello;
+import dev.lorafleet.coordinator.api.EpochReport;
+import dev.lorafleet.coordinator.api.JobState;
+import dev.lorafleet.coordinator.checkpoint.TestingRawFormat;
+import dev.lorafleet.coordinator.cluster.DatasetStore;
+import dev.lorafleet.coordinator.cluster.WorkerRegistry;
+import dev.lorafleet.worker.cluster.CoordinatorInbound;
+import dev.lorafleet.worker.cluster.WorkerExchange;
+import dev.lorafleet.worker.cluster.WorkerNode;
+import dev.lorafleet.worker.cluster.WorkerSettings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * How a running job follows its workers coming and going, inside one actor system (real registry
+ * and worker node actors, in-memory data plane, quadratic stand-in trainer): a lost worker's share
+ * is planned again at once, not after the step deadline.
+ */
+class MembershipChangeTest {
+  /** Far beyond every bound below: a test that passes never waited for it. */
+  private static final Duration STEP_DEADLINE = Duration.ofSeconds(120);
+
+  @TempDir Path dir;
+  private final ActorTestKit kit = ActorTestKit.create();
+  private final InMemoryExchange exchange = new InMemoryExchange();
+  private final TestingRawFormat format = new TestingRawFormat();
+  private ActorRef<JobManager.Command> manager;
+
+  @AfterEach
+  void shutdown() {
+    kit.shutdownTestKit();
+  }
+
+  private void startCoordinator() {
+    startCoordinator(JobRunner.Timing.DEFAULT_PAUSE_AFTER);
+  }
+
+  private void startCoordinator(Duration pauseAfter) {
+    DatasetStore store = new DatasetStore();
+    ActorRef<CoordinatorInbound> registry =
+        kit.spawn(
+            WorkerRegistry.create(
+                store, Executors.newCachedThreadPool(), new CoordinatorHello("in-memory", 1)),
+            "registry");
+    manager =
+        kit.spawn(
+            JobManager.create(
+                new JobManager.Services(
+                    dir.resolve("data"),
+                    registry,
+                    store,
+                    exchange,
+                    (settings, json, length) -> format,
+                    new JobRunner.Timing(
+                        STEP_DEADLINE, Duration.ofSeconds(20), Duration.ofSeconds(20), pauseAfter),
+                    Executors.newCachedThreadPool(),
+                    Clock.systemUTC(),
+                    dev.lorafleet.coordinator.metrics.CoordinatorMetrics.create())),
+            "jobs");
+  }
+
+  private ActorRef<WorkerNode.Command> startWorker(String id, WorkerExchange.Factory exchange) {
+    return kit.spawn(
+        WorkerNode.create(
+            new WorkerSettings(
+                id,
+                "node-" + id,
+                1,
+                "cpu",
+                "127.0.0.1",
+                dir.resolve("cache-" + id),
+                Duration.ofSeconds(10)),
+            TestingQuadraticCompute.factory(),
+            exchange),
+        "worker-" + id);
+  }
+
+  private JobSettings settings(Path train, int workers, int epochs) throws IOException {
+    return new JobSettings(
+        "quad",
+        Path.of("/m"),
+        List.of(new JobSettings.TrainSet(train, 1.0)),
+        List.of(new JobSettings.EvalSet("held-out", writeLines("eval.jsonl", 8))),
+        dev.lorafleet.common.lora.LoraConfig.of(4, 8, 0, "q_proj"),
+        epochs,
+        0.1,
+        "constant",
+        0,
+        8,
+        7,
+        0.0,
+        0.0,
+        workers,
+        1,
+        3.0,
+        "CNY",
+        0,
+        2);
+  }
+
+  private Path writeLines(String name, int n) throws IOException {
+    Path file = dir.resolve(name);
+    Files.writeString(
+        file,
+        IntStream.range(0, n).mapToObj(i -> "{\"i\":" + i + "}").collect(Collectors.joining("\n")));
+    return file;
+  }
+
+  private JobStatus submit(JobSettings settings) {
+    TestProbe<JobManager.Submitted> probe = kit.createTestProbe();
+    manager.tell(new JobManager.Submit(settings, "name: quad\n", probe.getRef()));
+    JobManager.Submitted submitted = probe.receiveMessage(Duration.ofSeconds(10));
+    assertThat(submitted.error()).isNull();
+    return submitted.status();
+  }
+
+  private JobStatus status(String jobId) {
+    TestProbe<Optional<ActorRef<JobRunner.Command>>> runnerProbe = kit.createTestProbe();
+    manager.tell(new JobManager.GetJob(jobId, runnerProbe.getRef()));
+    ActorRef<JobRunner.Command> runner = runnerProbe.receiveMessage().orElseThrow();
+    TestProbe<JobStatus> probe = kit.createTestProbe();
+    runner.tell(new JobRunner.GetStatus(probe.getRef()));
+    return probe.receiveMessage();
+  }
+
+  private JobStatus awaitTerminal(String jobId, Duration bound) {
+    AtomicReference<JobStatus> last = new AtomicReference<>();
+    Awaitility.await()
+        .atMost(bound)
+        .pollInterval(Duration.ofMillis(50))
+        .until(
+            () -> {
+              last.set(status(jobId));
+              return last.get().state().isTerminal();
+            });
+    return last.get();
+  }
+
+  private List<String> events(String jobId) throws IOException {
+    return Files.readAllLines(dir.resolve("data/jobs").resolve(jobId).resolve("events.jsonl"));
+  }
+
+  /** A worker's data plane that loses every gradient from {@code fromStep} on (a dying node). */
+  private WorkerExchange.Factory losingFrom(long fromStep, CountDownLatch reached) {
+    return (endpoints, id) -> {
+      WorkerExchange real = exchange.connect(endpoints, id);
+      return new WorkerExchange() {
+        @Override
+        public float[] awaitParameters(String jobId, long step, Duration timeout) {
+          return real.awaitParameters(jobId, step, timeout);
+        }
+
+        @Override
+        public void sendGradient(
+            String jobId, long step, int round, float[] sum, long tokens, double lossSum) {
+          if (step < fromStep) {
+            real.sendGradient(jobId, step, round, sum, tokens, lossSum);
+          } else {
+            reached.countDown();
+          }
+        }
+
+        @Override
+        public void close() {}
+      };
+    };
+  }
+
+  /** A worker's data plane that holds its gradient of {@code step} until {@code gate} opens. */
+  private WorkerExchange.Factory heldAt(long step, CountDownLatch gate) {
+    return (endpoints, id) -> {
+      WorkerExchange real = exchange.connect(endpoints, id);
+      return new WorkerExchange() {
+        @Override
+        public float[] awaitParameters(String jobId, long s, Duration timeout) {
+          return real.awaitParameters(jobId, s, timeout);
+        }
+
+        @Override
+        public void sendGradient(
+            String jobId, long s, int round, float[] sum, long tokens, double lossSum) {
+          if (s == step) {
+            try {
+              gate.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          real.sendGradient(jobId, s, round, sum, tokens, lossSum);
+        }
+
+        @Override
+        public void close() {}
+      };
+    };
+  }
+
+  @Test
+  void shouldGiveAWorkerThatJoinsMidRunTheJobAndAShareFromTheNextStep() throws Exception {
+    startCoordinator();
+    CountDownLatch gate = new CountDownLatch(1);
+    startWorker("w0", heldAt(3, gate));
+    CountDownLatch reached = new CountDownLatch(1);
+    ActorRef<WorkerNode.Command> victim = startWorker("w1", losingFrom(3, reached));
+    Path train = writeLines("train.jsonl", 20);
+    JobStatus job = submit(settings(train, 2, 3));
+    assertThat(reached.await(30, TimeUnit.SECONDS)).isTrue();
+    kit.stop(victim); // step 3 now waits for w0 alone, which is held at the gate
+
+    startWorker("w3", exchange);
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> events(job.id()).stream().anyMatch(l -> l.contains("\"worker_joined\"")));
+    gate.countDown();
+    JobStatus done = awaitTerminal(job.id(), Duration.ofSeconds(30));
+
+    assertThat(done.state()).as(String.valueOf(done.error())).isEqualTo(JobState.SUCCEEDED);
+    assertThat(done.epochs()).extracting(EpochReport::samples).containsExactly(20L, 20L, 20L);
+    assertThat(done.epochs().get(2).workers()).isEqualTo(2);
+    // the joiner trained a share of step 4 (the first planned after it was ready), none before
+    assertThat(exchange.sendLog).contains("w3@4/0").noneMatch(l -> l.matches("w3@[0-3]/.*"));
+    List<String> events = events(job.id());
+    assertThat(events)
+        .filteredOn(l -> l.contains("\"type\":\"worker_joined\""))
+        .singleElement()
+        .matches(l -> l.contains("w3") && l.contains("\"step\":3"));
+    assertThat(events.stream().filter(l -> l.contains("\"type\":\"step\"")).count())
+        .isEqualTo(done.totalSteps());
+  }
+
+  @Test
+  void shouldPauseAJobWithoutWorkersAndGoOnFromTheSameStepWhenOneJoins() throws Exception {
+    startCoordinator(Duration.ofMillis(300));
+    CountDownLatch reached = new CountDownLatch(1);
+    ActorRef<WorkerNode.Command> only = startWorker("w0", losingFrom(3, reached));
+    Path train = writeLines("train.jsonl", 20);
+    JobStatus job = submit(settings(train, 1, 2));
+    assertThat(reached.await(30, TimeUnit.SECONDS)).isTrue();
+    kit.stop(only); // the job's only worker is gone in the middle of step 3
+
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> status(job.id()).state() == JobState.PAUSED);
+    assertThat(status(job.id()).step()).isEqualTo(3);
+    Path checkpoint = dir.resolve("data/jobs").resolve(job.id()).resolve("checkpoints");
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> Files.isDirectory(checkpoint.resolve("step-00000003")));
+    startWorker("w1", exchange);
+    JobStatus done = awaitTerminal(job.id(), Duration.ofSeconds(30));
+
+    assertThat(done.state()).as(String.valueOf(done.error())).isEqualTo(JobState.SUCCEEDED);
+    assertThat(done.epochs()).extracting(EpochReport::samples).containsExactly(20L, 20L);
+    // the new worker trained step 3 again (in a new round): nothing skipped
+    assertThat(exchange.sendLog).anyMatch(l -> l.startsWith("w1@3/"));
+    assertThat(events(job.id()))
+        .anyMatch(l -> l.contains("\"type\":\"paused\""))
+        .anyMatch(l -> l.contains("\"type\":\"resumed_with_workers\"") && l.contains("\"step\":3"))
+        .noneMatch(l -> l.contains("\"state\":\"FAILED\""));
+  }
+
+  @Test
+  void shouldReplanTheStepAtOnceWhenAWorkerLeavesTheCluster() throws Exception {
+    startCoordinator();
+    startWorker("w0", exchange);
+    startWorker("w1", exchange);
+    CountDownLatch reached = new CountDownLatch(1);
+    ActorRef<WorkerNode.Command> victim = startWorker("w2", losingFrom(3, reached));
+    Path train = writeLines("train.jsonl", 20);
+    JobStatus job = submit(settings(train, 3, 2));
+
+    assertThat(reached.await(30, TimeUnit.SECONDS)).isTrue();
+    long stoppedAt = System.nanoTime();
+    kit.stop(victim); // leaves the cluster while step 3 waits for its gradient
+    JobStatus done = awaitTerminal(job.id(), Duration.ofSeconds(30));
+    Duration recovered = Duration.ofNanos(System.nanoTime() - stoppedAt);
+
+    assertThat(done.state()).as(String.valueOf(done.error())).isEqualTo(JobState.SUCCEEDED);
+    assertThat(recovered).isLessThan(STEP_DEADLINE.dividedBy(4));
+    assertThat(done.epochs()).extracting(EpochReport::samples).containsExactly(20L, 20L);
+    List<String> events = events(job.id());
+    assertThat(events)
+        .filteredOn(l -> l.contains("\"type\":\"step_replanned\""))
+        .hasSize(1)
+        .allMatch(l -> l.contains("\"step\":3") && l.contains("w2"));
+    assertThat(events.stream().filter(l -> l.contains("\"type\":\"step\"")).count())
+        .isEqualTo(done.totalSteps());
+  }
+}
