@@ -76,3 +76,8 @@ app.kubernetes.io/part-of: lorafleet
 {{- define "lorafleet.termMi" -}}
 {{- div (int64 .Values.aeron.termBufferLength) 1048576 }}
 {{- end }}
+
+{{/* Whether the coordinator holds a Kubernetes Lease (its Role and token come with rbac.create). */}}
+{{- define "lorafleet.coordinator.kubernetesLease" -}}
+{{- if and .Values.rbac.create .Values.coordinator.lease.kubernetes }}true{{- end }}
+{{- end }}

@@ -1,7 +1,9 @@
 package dev.lorafleet.coordinator.checkpoint;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.lorafleet.coordinator.lease.Fence;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -30,6 +32,13 @@ import org.slf4j.LoggerFactory;
  * truncated, altered or half-copied after its rename is skipped on resume. Keeps the newest {@code
  * keepLast} valid checkpoints (at least 2, so one damaged later never leaves nothing to resume
  * from).
+ *
+ * <p>Fenced: a checkpoint is published (renamed into place) only after the coordinator's {@link
+ * Fence} confirms it still holds the lease, and its manifest carries the fencing token it was
+ * written under. A coordinator that lost its lease to a newer one therefore never replaces the
+ * newer one's checkpoints or final adapter. (The check and the rename are two steps; the lease
+ * itself keeps a second writer from starting, the check catches one that lost its lease without
+ * noticing.)
  */
 public final class Checkpointer {
   public static final String TRAINER_STATE = "trainer_state.json";
@@ -43,22 +52,30 @@ public final class Checkpointer {
   private final int keepLast;
   private final CheckpointFormat format;
   private final TreeDeleter deleter;
+  private final Fence fence;
 
   /** Deletes a directory tree (a seam so that tests can make a purge fail). */
   interface TreeDeleter {
     void delete(Path root) throws IOException;
   }
 
+  /** A checkpointer of a job directory this process owns outright (no lease). */
   public Checkpointer(Path jobDir, int keepLast, CheckpointFormat format) {
-    this(jobDir, keepLast, format, Checkpointer::deleteTree);
+    this(jobDir, keepLast, format, Fence.NONE);
   }
 
-  Checkpointer(Path jobDir, int keepLast, CheckpointFormat format, TreeDeleter deleter) {
+  public Checkpointer(Path jobDir, int keepLast, CheckpointFormat format, Fence fence) {
+    this(jobDir, keepLast, format, fence, Checkpointer::deleteTree);
+  }
+
+  Checkpointer(
+      Path jobDir, int keepLast, CheckpointFormat format, Fence fence, TreeDeleter deleter) {
     this.deleter = deleter;
     this.jobDir = jobDir;
     this.checkpointsDir = jobDir.resolve("checkpoints");
     this.keepLast = Math.max(2, keepLast);
     this.format = format;
+    this.fence = fence;
   }
 
   /**
@@ -68,6 +85,7 @@ public final class Checkpointer {
    */
   public Path writeStep(TrainerState state, float[] params, float[] expAvg, float[] expAvgSq)
       throws IOException {
+    fence.check();
     Files.createDirectories(checkpointsDir);
     Path target = checkpointsDir.resolve(stepDirName(state.globalStep()));
     writeAtomically(target, state, params, expAvg, expAvgSq);
@@ -85,6 +103,7 @@ public final class Checkpointer {
   /** Writes (or replaces) {@code final/} atomically. */
   public Path writeFinal(TrainerState state, float[] params, float[] expAvg, float[] expAvgSq)
       throws IOException {
+    fence.check();
     Path target = jobDir.resolve("final");
     writeAtomically(target, state, params, expAvg, expAvgSq);
     return target;
@@ -156,8 +175,13 @@ public final class Checkpointer {
     return Optional.empty();
   }
 
-  /** {@code manifest.json}: every other file of the checkpoint with its size and SHA-256. */
-  public record Manifest(List<Entry> files) {
+  /**
+   * {@code manifest.json}: every other file of the checkpoint with its size and SHA-256, and the
+   * fencing token of the coordinator that wrote it (absent without a lease, and in checkpoints of
+   * older versions).
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Manifest(List<Entry> files, Long fencingToken) {
     /** One file of a checkpoint. */
     public record Entry(String name, long size, String sha256) {}
   }
@@ -194,9 +218,12 @@ public final class Checkpointer {
       }
       // the manifest goes last: a checkpoint without one was never finished
       Path manifest = temp.resolve(MANIFEST);
-      JSON.writeValue(manifest.toFile(), new Manifest(entries));
+      long token = fence.token();
+      JSON.writeValue(manifest.toFile(), new Manifest(entries, token > 0 ? token : null));
       fsync(manifest, false);
       fsync(temp, true);
+      // publish only while this coordinator still holds the lease (FencedOutException otherwise)
+      fence.check();
       if (Files.exists(target)) {
         // replacing (final/, or a step written again after resume): move the old one aside first
         Path old = Files.createTempDirectory(parent, "." + target.getFileName() + ".old-");

@@ -8,18 +8,30 @@ import dev.lorafleet.coordinator.api.TokenFile;
 import dev.lorafleet.coordinator.cluster.CoordinatorNode;
 import dev.lorafleet.coordinator.cluster.DataPlaneExchange;
 import dev.lorafleet.coordinator.job.FailurePolicy;
+import dev.lorafleet.coordinator.k8s.Durations;
+import dev.lorafleet.coordinator.k8s.KubernetesCoordinatorLease;
 import dev.lorafleet.coordinator.k8s.WorkerScaler;
 import dev.lorafleet.coordinator.k8s.WorkerScalers;
+import dev.lorafleet.coordinator.lease.CoordinatorLease;
+import dev.lorafleet.coordinator.lease.LeaseHeldException;
+import dev.lorafleet.coordinator.lease.LeaseKeeper;
+import dev.lorafleet.coordinator.lease.LeaseRecord;
+import dev.lorafleet.coordinator.lease.StateDirLease;
 import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.worker.metrics.MetricsServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** Runs the coordinator: cluster seed, data plane, job manager, HTTP API and metrics. */
 @Command(
@@ -32,7 +44,13 @@ import picocli.CommandLine.Option;
           + " the properties file named by LORAFLEET_CONFIG (http-port=8080); a flag wins."
     })
 final class CoordinatorCommand implements Callable<Integer> {
-  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+  /** Exit code when another coordinator holds the data directory (and did not let go in time). */
+  static final int EXIT_LEASE_HELD = 3;
+
+  /** Exit code when this coordinator lost its lease while running and stopped. */
+  static final int EXIT_LEASE_LOST = 4;
+
+  @Spec CommandLine.Model.CommandSpec spec;
 
   @Option(
       names = "--http-port",
@@ -97,6 +115,14 @@ final class CoordinatorCommand implements Callable<Integer> {
   long quarantineSeconds;
 
   @Option(
+      names = "--lease-wait",
+      defaultValue = "${env:LORAFLEET_LEASE_WAIT:-0s}",
+      description =
+          "How long to wait for another coordinator holding the data directory to stop, then"
+              + " take over (default ${DEFAULT-VALUE}: refuse at once, naming it; e.g. 5m).")
+  String leaseWait;
+
+  @Option(
       names = "--pause-after",
       defaultValue = "${env:LORAFLEET_PAUSE_AFTER:-600}",
       description =
@@ -116,7 +142,6 @@ final class CoordinatorCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(
           spec.commandLine(), "--pause-after must be at least 1 second");
     }
-    // an unreadable token file stops the start: never run open by accident
     FailurePolicy failures;
     try {
       failures =
@@ -128,7 +153,81 @@ final class CoordinatorCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
+    // an unreadable token file stops the start: never run open by accident
     String token = tokenFile == null ? null : TokenFile.load(tokenFile);
+    Duration wait;
+    try {
+      wait = Durations.parse(leaseWait);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(
+          spec.commandLine(), "--lease-wait: " + e.getMessage());
+    }
+    // before anything binds a port or resumes a job: two coordinators never act on one directory
+    LeaseKeeper lease;
+    try {
+      lease = takeLease(dataDir.toAbsolutePath(), wait);
+    } catch (LeaseHeldException e) {
+      spec.commandLine().getErr().println("lorafleet coordinator: " + e.getMessage());
+      return EXIT_LEASE_HELD;
+    }
+    try {
+      shutdown.set(lease::close);
+      // one hook, registered now: a stop while starting still lets go of the lease (a later
+      // hook could run concurrently with it and let go while the node still writes)
+      Runtime.getRuntime()
+          .addShutdownHook(new Thread(() -> shutdown.get().run(), "lorafleet-shutdown"));
+      return run(token, lease, failures);
+    } catch (Exception | Error e) {
+      if (lease.lost().isPresent()) {
+        return leaseLost(lease); // lost while starting: the start failed because of it
+      }
+      lease.close();
+      throw e;
+    }
+  }
+
+  private int leaseLost(LeaseKeeper lease) {
+    spec.commandLine()
+        .getErr()
+        .println(
+            "lorafleet coordinator: stopped because another coordinator took over "
+                + dataDir.toAbsolutePath()
+                + ": "
+                + lease.lost().orElseThrow());
+    return EXIT_LEASE_LOST;
+  }
+
+  /**
+   * On Kubernetes (the chart sets {@code LORAFLEET_K8S_LEASE}) the Lease object first, so that
+   * coordinators on different nodes exclude each other; then the state directory's lock, whose
+   * fencing token every write is checked against.
+   */
+  private static LeaseKeeper takeLease(Path dir, Duration wait) throws Exception {
+    Optional<KubernetesCoordinatorLease> kubernetes =
+        KubernetesCoordinatorLease.fromEnvironment(System.getenv(), wait);
+    try {
+      StateDirLease stateDir =
+          StateDirLease.acquire(
+              dir,
+              LeaseRecord.Holder.thisProcess(),
+              wait,
+              Clock.systemUTC(),
+              StateDirLease.Pause.REAL);
+      List<CoordinatorLease> leases = new ArrayList<>();
+      kubernetes.ifPresent(leases::add);
+      leases.add(stateDir);
+      return new LeaseKeeper(stateDir.token(), leases);
+    } catch (Exception | Error e) {
+      kubernetes.ifPresent(KubernetesCoordinatorLease::close);
+      throw e;
+    }
+  }
+
+  /** What a SIGTERM does: let go of the lease, or (once started) stop everything, lease last. */
+  private final java.util.concurrent.atomic.AtomicReference<Runnable> shutdown =
+      new java.util.concurrent.atomic.AtomicReference<>(() -> {});
+
+  private int run(String token, LeaseKeeper lease, FailurePolicy failures) throws Exception {
     PrometheusRegistry registry = new PrometheusRegistry();
     CoordinatorMetrics metrics = new CoordinatorMetrics(registry, Clock.systemUTC());
     CoordinatorDataPlane plane =
@@ -155,6 +254,7 @@ final class CoordinatorCommand implements Callable<Integer> {
                 scaling == null ? defaults.scaler() : scaling.manual(),
                 metrics,
                 failures),
+            lease,
             exchange,
             exchange);
     if (scaling != null) {
@@ -175,18 +275,15 @@ final class CoordinatorCommand implements Callable<Integer> {
             host,
             clusterPort,
             dataDir.toAbsolutePath());
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  metricsServer.close();
-                  if (scaling != null) {
-                    scaling.close();
-                  }
-                  node.close();
-                },
-                "lorafleet-shutdown"));
+    shutdown.set(
+        () -> {
+          metricsServer.close();
+          if (scaling != null) {
+            scaling.close();
+          }
+          node.close(); // lets go of the lease last
+        });
     node.system().getWhenTerminated().toCompletableFuture().join();
-    return 0;
+    return lease.lost().isPresent() ? leaseLost(lease) : 0;
   }
 }

@@ -12,6 +12,8 @@ import dev.lorafleet.coordinator.job.GradientExchange;
 import dev.lorafleet.coordinator.job.JobManager;
 import dev.lorafleet.coordinator.job.JobRunner;
 import dev.lorafleet.coordinator.job.JobSettings;
+import dev.lorafleet.coordinator.lease.LeaseKeeper;
+import dev.lorafleet.coordinator.lease.StateDirLease;
 import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.worker.cluster.ClusterConfig;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
@@ -28,7 +30,9 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
  * A running coordinator: the cluster seed's actor system with the worker registry and the job
- * manager, the data plane, and the {@link ActorJobService} the HTTP API and {@code run} use.
+ * manager, the data plane, and the {@link ActorJobService} the HTTP API and {@code run} use. It
+ * holds the lease of its data directory from before the first job resumes until it closes; losing
+ * it stops the actor system (nothing more is written: every write is fenced).
  */
 public final class CoordinatorNode implements AutoCloseable {
 
@@ -87,19 +91,55 @@ public final class CoordinatorNode implements AutoCloseable {
   private record Refs(
       ActorRef<CoordinatorInbound> registry, ActorRef<JobManager.Command> manager) {}
 
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(CoordinatorNode.class);
+
   private final ActorSystem<Void> system;
   private final ActorJobService service;
   private final AutoCloseable exchangeCloser;
+  private final LeaseKeeper lease;
 
-  private CoordinatorNode(ActorSystem<Void> system, ActorJobService service, AutoCloseable closer) {
+  private CoordinatorNode(
+      ActorSystem<Void> system, ActorJobService service, AutoCloseable closer, LeaseKeeper lease) {
     this.system = system;
     this.service = service;
     this.exchangeCloser = closer;
+    this.lease = lease;
   }
 
-  /** Starts the coordinator with a data plane ({@code exchange}) already open. */
+  /**
+   * Starts the coordinator with a data plane ({@code exchange}) already open, taking the lease of
+   * its data directory first (refusing with {@link
+   * dev.lorafleet.coordinator.lease.LeaseHeldException} when another coordinator holds it).
+   */
   public static CoordinatorNode start(
       Settings settings, GradientExchange exchange, AutoCloseable exchangeCloser) {
+    LeaseKeeper lease;
+    try {
+      lease = LeaseKeeper.of(StateDirLease.acquire(settings.dataDir()));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while taking the coordinator lease", e);
+    }
+    try {
+      return start(settings, lease, exchange, exchangeCloser);
+    } catch (RuntimeException e) {
+      lease.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Starts the coordinator under a lease already taken ({@code lease}): every write to the data
+   * directory is fenced by it, and its loss terminates the actor system.
+   */
+  public static CoordinatorNode start(
+      Settings settings,
+      LeaseKeeper lease,
+      GradientExchange exchange,
+      AutoCloseable exchangeCloser) {
     CompletableFuture<Refs> refs = new CompletableFuture<>();
     DatasetStore datasets = new DatasetStore();
     CoordinatorHello hello = new CoordinatorHello(exchange.endpoints(), System.nanoTime());
@@ -135,7 +175,8 @@ public final class CoordinatorNode implements AutoCloseable {
                                   blocking,
                                   Clock.systemUTC(),
                                   settings.metrics(),
-                                  settings.failures())),
+                                  settings.failures(),
+                                  lease)),
                           "jobs");
                   refs.complete(new Refs(registry, manager));
                   return Behaviors.empty();
@@ -143,6 +184,15 @@ public final class CoordinatorNode implements AutoCloseable {
             ClusterConfig.SYSTEM_NAME,
             ClusterConfig.coordinator(settings.host(), settings.clusterPort()));
     Refs r = refs.join();
+    lease.onLost(
+        reason -> {
+          log.error(
+              "This coordinator lost its lease on {} and stops now, writing nothing more, so that"
+                  + " the coordinator holding it keeps its checkpoints intact: {}",
+              settings.dataDir(),
+              reason);
+          system.terminate();
+        });
     // jobs a previous incarnation left unfinished resume from their newest valid checkpoint
     r.manager()
         .tell(
@@ -165,7 +215,12 @@ public final class CoordinatorNode implements AutoCloseable {
             new SpecPreflight(PathPolicy.permissive(), settings.specBaseDir()),
             settings.specBaseDir(),
             settings.scaler());
-    return new CoordinatorNode(system, service, exchangeCloser);
+    return new CoordinatorNode(system, service, exchangeCloser, lease);
+  }
+
+  /** The lease this coordinator holds (its fencing token; why it was lost, once it was). */
+  public LeaseKeeper lease() {
+    return lease;
   }
 
   public ActorJobService service() {
@@ -194,5 +249,7 @@ public final class CoordinatorNode implements AutoCloseable {
     } catch (Exception e) {
       // the data plane's own close reports nothing we could act on at exit
     }
+    // last: nothing writes any more, a successor may take the data directory
+    lease.close();
   }
 }

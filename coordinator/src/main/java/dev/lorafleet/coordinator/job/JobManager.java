@@ -83,7 +83,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       Throwable error)
       implements Command {}
 
-  /** What every runner shares. */
+  /** What every runner shares; {@code fence} guards every write to the data directory. */
   public record Services(
       java.nio.file.Path dataDir,
       ActorRef<CoordinatorInbound> registry,
@@ -94,9 +94,39 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       Executor blocking,
       Clock clock,
       CoordinatorMetrics metrics,
-      FailurePolicy failures) {
+      FailurePolicy failures,
+      dev.lorafleet.coordinator.lease.Fence fence) {
 
-    /** Services with the default {@link FailurePolicy}. */
+    /** Services of a coordinator that owns its data directory outright (no lease). */
+    public Services(
+        java.nio.file.Path dataDir,
+        ActorRef<CoordinatorInbound> registry,
+        DatasetStore datasets,
+        GradientExchange exchange,
+        CheckpointFormatFactory formats,
+        JobRunner.Timing timing,
+        Executor blocking,
+        Clock clock,
+        CoordinatorMetrics metrics,
+        FailurePolicy failures) {
+      this(
+          dataDir,
+          registry,
+          datasets,
+          exchange,
+          formats,
+          timing,
+          blocking,
+          clock,
+          metrics,
+          failures,
+          dev.lorafleet.coordinator.lease.Fence.NONE);
+    }
+
+    /**
+     * Services with the default {@link FailurePolicy} of a coordinator that owns its data directory
+     * outright (no lease).
+     */
     public Services(
         java.nio.file.Path dataDir,
         ActorRef<CoordinatorInbound> registry,
@@ -117,7 +147,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
           blocking,
           clock,
           metrics,
-          FailurePolicy.defaults());
+          FailurePolicy.defaults(),
+          dev.lorafleet.coordinator.lease.Fence.NONE);
     }
   }
 
@@ -156,7 +187,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
 
   private Behavior<Command> onSubmit(Submit submit) {
     String jobId = newJobId(submit.settings().name());
-    JobFiles files = new JobFiles(services.dataDir(), jobId);
+    JobFiles files = new JobFiles(services.dataDir(), jobId, services.fence());
     getContext()
         .pipeToSelf(
             CompletableFuture.runAsync(
@@ -331,7 +362,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
             JobRunner.create(
                 jobId,
                 settings,
-                new JobFiles(services.dataDir(), jobId),
+                new JobFiles(services.dataDir(), jobId, services.fence()),
                 finishedAdapter,
                 services.registry(),
                 services.datasets(),

@@ -1050,7 +1050,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
       totalSteps = (long) planner.stepsPerEpoch() * settings.epochs();
       CheckpointFormat format =
           formatFactory.create(settings, first.modelConfigJson(), adapterLength);
-      checkpointer = new Checkpointer(files.dir(), settings.keepLast(), format);
+      checkpointer = new Checkpointer(files.dir(), settings.keepLast(), format, files.fence());
     } catch (RuntimeException e) {
       fail(e.getMessage());
       return;

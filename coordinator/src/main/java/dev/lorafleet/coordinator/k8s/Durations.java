@@ -7,14 +7,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Durations as people and Helm values write them: {@code 90s}, {@code 10m}, {@code 1h30m}. */
-final class Durations {
+public final class Durations {
   private static final Pattern PART = Pattern.compile("(\\d+)(ms|s|m|h|d)");
   private static final Pattern WHOLE = Pattern.compile("(\\d+(ms|s|m|h|d))+");
 
   private Durations() {}
 
   /** Parses {@code 1h30m}-style durations, and ISO-8601 ones ({@code PT10M}). */
-  static Duration parse(String text) {
+  public static Duration parse(String text) {
     String trimmed = text.trim();
     if (trimmed.toUpperCase(Locale.ROOT).startsWith("P")) {
       try {
@@ -45,7 +45,7 @@ final class Durations {
   }
 
   /** A short human form: {@code 1h30m}, {@code 45s}, {@code 250ms}. */
-  static String format(Duration duration) {
+  public static String format(Duration duration) {
     if (duration.isZero()) {
       return "0s";
     }

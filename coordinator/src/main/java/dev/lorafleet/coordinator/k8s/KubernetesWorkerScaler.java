@@ -108,7 +108,7 @@ public final class KubernetesWorkerScaler implements WorkerScaler {
     return new KubernetesWorkerScaler(requests, watches, settings, Clock.systemUTC(), Sleeper.REAL);
   }
 
-  private static ClientBuilder builder(Optional<Path> kubeconfig) throws IOException {
+  static ClientBuilder builder(Optional<Path> kubeconfig) throws IOException {
     if (kubeconfig.isEmpty()) {
       return ClientBuilder.cluster();
     }

@@ -3,10 +3,17 @@ package dev.lorafleet.coordinator.checkpoint;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.lorafleet.coordinator.api.JobReport;
+import dev.lorafleet.coordinator.job.JobFiles;
+import dev.lorafleet.coordinator.lease.FencedOutException;
+import dev.lorafleet.coordinator.lease.LeaseKeeper;
+import dev.lorafleet.coordinator.lease.StateDirLease;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,6 +74,7 @@ class CheckpointerTest {
             jobDir,
             2,
             format,
+            dev.lorafleet.coordinator.lease.Fence.NONE,
             root -> {
               if (attempts.getAndIncrement() == 0) {
                 throw new IOException("Device or resource busy: " + root);
@@ -218,5 +226,68 @@ class CheckpointerTest {
     checkpointer.writeStep(state(16), v, v, v);
     assertThat(entries(jobDir.resolve("checkpoints")))
         .containsExactly("step-00000012", "step-00000016");
+  }
+
+  @Test
+  void coordinatorThatLostItsLeaseCannotOverwriteTheNewerHoldersCheckpoint() throws Exception {
+    Path stateDir = jobDir.resolve("state");
+    Path job = stateDir.resolve("jobs/j1");
+    LeaseKeeper old = LeaseKeeper.of(StateDirLease.acquire(stateDir));
+    Checkpointer oldWriter = new Checkpointer(job, 3, format, old);
+    Path seven =
+        oldWriter.writeStep(state(7), new float[] {1f}, new float[] {1f}, new float[] {1f});
+    assertThat(Files.readString(seven.resolve(Checkpointer.MANIFEST)))
+        .contains("\"fencingToken\" : 1");
+
+    // the old holder's lock file is deleted and a newer coordinator takes the directory over
+    Files.delete(stateDir.resolve(StateDirLease.LOCK_FILE));
+    try (LeaseKeeper newer = LeaseKeeper.of(StateDirLease.acquire(stateDir))) {
+      assertThat(newer.token()).isEqualTo(2);
+      Checkpointer newWriter = new Checkpointer(job, 3, format, newer);
+      Path fourteen =
+          newWriter.writeStep(state(14), new float[] {2f}, new float[] {2f}, new float[] {2f});
+      newWriter.writeFinal(state(14), new float[] {2f}, new float[] {2f}, new float[] {2f});
+      String manifest = Files.readString(fourteen.resolve(Checkpointer.MANIFEST));
+      assertThat(manifest).contains("\"fencingToken\" : 2");
+
+      // the old one, not knowing yet, tries to publish the same step and the final adapter
+      assertThatThrownBy(
+              () ->
+                  oldWriter.writeStep(
+                      state(14), new float[] {9f}, new float[] {9f}, new float[] {9f}))
+          .isInstanceOf(FencedOutException.class)
+          .hasMessageContaining("fencing token 1");
+      assertThatThrownBy(
+              () ->
+                  oldWriter.writeFinal(
+                      state(14), new float[] {9f}, new float[] {9f}, new float[] {9f}))
+          .isInstanceOf(FencedOutException.class);
+      JobFiles oldFiles = new JobFiles(stateDir, "j1", old);
+      assertThatThrownBy(() -> oldFiles.appendEvent(Instant.EPOCH, "step", Map.of("step", 15)))
+          .isInstanceOf(FencedOutException.class);
+      assertThatThrownBy(
+              () ->
+                  oldFiles.writeReport(
+                      new JobReport(
+                          "j1",
+                          "n",
+                          dev.lorafleet.coordinator.api.JobState.RUNNING,
+                          "USD",
+                          0,
+                          List.of())))
+          .isInstanceOf(FencedOutException.class);
+
+      // the newer holder's files are untouched, and nothing half-written is left behind
+      assertThat(Files.readString(fourteen.resolve(Checkpointer.MANIFEST))).isEqualTo(manifest);
+      assertThat(format.read(fourteen)[0]).containsExactly(2f);
+      assertThat(format.read(job.resolve("final"))[0]).containsExactly(2f);
+      assertThat(Checkpointer.verify(fourteen)).isEmpty();
+      assertThat(entries(job.resolve("checkpoints")))
+          .containsExactly("step-00000007", "step-00000014");
+      assertThat(entries(job)).containsExactly("checkpoints", "final");
+      assertThat(old.lost()).isPresent();
+      old.close();
+      newWriter.writeStep(state(21), new float[] {3f}, new float[] {3f}, new float[] {3f});
+    }
   }
 }

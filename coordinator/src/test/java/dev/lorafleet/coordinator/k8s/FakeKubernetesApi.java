@@ -9,15 +9,19 @@ import static com.github.tomakehurst.wiremock.client.WireMock.matchingJsonPath;
 import static com.github.tomakehurst.wiremock.client.WireMock.patch;
 import static com.github.tomakehurst.wiremock.client.WireMock.request;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching;
 import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.client.MappingBuilder;
 import com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder;
+import com.github.tomakehurst.wiremock.extension.ResponseDefinitionTransformerV2;
 import com.github.tomakehurst.wiremock.stubbing.ServeEvent;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.JSON;
+import io.kubernetes.client.openapi.models.V1Lease;
+import io.kubernetes.client.openapi.models.V1LeaseSpec;
 import io.kubernetes.client.openapi.models.V1ListMeta;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1Pod;
@@ -52,16 +56,23 @@ final class FakeKubernetesApi implements AutoCloseable {
       "/apis/apps/v1/namespaces/" + NAMESPACE + "/statefulsets/" + STATEFULSET + "/scale";
   static final String PODS_PATH = "/api/v1/namespaces/" + NAMESPACE + "/pods";
 
+  static final String LEASE = "ft-lorafleet-coordinator";
+  static final String LEASES_PATH =
+      "/apis/coordination.k8s.io/v1/namespaces/" + NAMESPACE + "/leases";
+  static final String LEASE_PATH = LEASES_PATH + "/" + LEASE;
+
   private final WireMockServer server;
+  private final LeaseStore leases = new LeaseStore();
 
   FakeKubernetesApi() {
-    server = new WireMockServer(options().dynamicPort());
+    server = new WireMockServer(options().dynamicPort().extensions(leases));
     server.start();
   }
 
-  /** Forgets every stub and recorded request: one fake serves a whole test class. */
+  /** Forgets every stub, recorded request and Lease: one fake serves a whole test class. */
   void reset() {
     server.resetAll();
+    leases.clear();
   }
 
   String url() {
@@ -159,6 +170,147 @@ final class FakeKubernetesApi implements AutoCloseable {
             .inScenario(scenario)
             .whenScenarioStateIs("answered")
             .willReturn(json(200, scale(replicas, replicas, resourceVersion))));
+  }
+
+  // --- leases (coordination.k8s.io/v1), kept in a store as the API server keeps them
+
+  /**
+   * The Lease endpoints answer from a store, as the API server does: GET (404 when missing), POST
+   * (409 AlreadyExists when present), PUT (409 Conflict unless it carries the stored
+   * resourceVersion; every accepted write gets a new one).
+   */
+  void servesLeases() {
+    server.stubFor(
+        request("GET", urlPathMatching(LEASES_PATH + "/[^/]+"))
+            .willReturn(aResponse().withTransformers(LeaseStore.NAME)));
+    server.stubFor(
+        request("PUT", urlPathMatching(LEASES_PATH + "/[^/]+"))
+            .willReturn(aResponse().withTransformers(LeaseStore.NAME)));
+    server.stubFor(
+        request("POST", urlPathEqualTo(LEASES_PATH))
+            .willReturn(aResponse().withTransformers(LeaseStore.NAME)));
+  }
+
+  /** Puts {@code lease} in the store (a new resourceVersion is given to it); returns it stored. */
+  V1Lease leaseIs(V1Lease lease) {
+    return leases.put(lease);
+  }
+
+  /** The stored Lease, or null. */
+  V1Lease lease(String name) {
+    return leases.get(name);
+  }
+
+  /**
+   * Just before the next PUT is judged, another writer changes the stored Lease (its
+   * resourceVersion moves on), as a second coordinator or a person with kubectl would.
+   */
+  void anotherWriterBeforeNextUpdate(java.util.function.UnaryOperator<V1Lease> change) {
+    leases.interfere(change);
+  }
+
+  /** A Lease held by {@code holder}, last renewed at {@code renewed}. */
+  static V1Lease leaseHeldBy(String holder, java.time.Instant renewed, int seconds) {
+    java.time.OffsetDateTime time =
+        java.time.OffsetDateTime.ofInstant(renewed, java.time.ZoneOffset.UTC);
+    return new V1Lease()
+        .apiVersion("coordination.k8s.io/v1")
+        .kind("Lease")
+        .metadata(new V1ObjectMeta().name(LEASE).namespace(NAMESPACE))
+        .spec(
+            new V1LeaseSpec()
+                .holderIdentity(holder)
+                .leaseDurationSeconds(seconds)
+                .acquireTime(time)
+                .renewTime(time)
+                .leaseTransitions(holder == null ? 0 : 1));
+  }
+
+  /** The stateful part of the fake: Leases by name, each write checked and versioned. */
+  static final class LeaseStore implements ResponseDefinitionTransformerV2 {
+    static final String NAME = "lease-store";
+    private final Map<String, V1Lease> byName = new java.util.HashMap<>();
+    private final java.util.Deque<java.util.function.UnaryOperator<V1Lease>> interference =
+        new java.util.ArrayDeque<>();
+    private long version = 500;
+
+    @Override
+    public String getName() {
+      return NAME;
+    }
+
+    @Override
+    public boolean applyGlobally() {
+      return false;
+    }
+
+    synchronized void clear() {
+      byName.clear();
+      interference.clear();
+    }
+
+    synchronized V1Lease put(V1Lease lease) {
+      V1Lease copy = JSON.deserialize(JSON.serialize(lease), V1Lease.class);
+      copy.getMetadata().setResourceVersion(String.valueOf(++version));
+      byName.put(copy.getMetadata().getName(), copy);
+      return copy;
+    }
+
+    synchronized V1Lease get(String name) {
+      return byName.get(name);
+    }
+
+    synchronized void interfere(java.util.function.UnaryOperator<V1Lease> change) {
+      interference.add(change);
+    }
+
+    @Override
+    public synchronized com.github.tomakehurst.wiremock.http.ResponseDefinition transform(
+        ServeEvent event) {
+      LoggedRequest request = event.getRequest();
+      String path = URI.create(request.getUrl()).getPath();
+      String name = path.equals(LEASES_PATH) ? null : path.substring(LEASES_PATH.length() + 1);
+      String method = request.getMethod().getName();
+      if (method.equals("GET")) {
+        V1Lease lease = byName.get(name);
+        return lease == null ? notFound(name).build() : json(200, lease).build();
+      }
+      V1Lease body = JSON.deserialize(request.getBodyAsString(), V1Lease.class);
+      if (method.equals("POST")) {
+        String created = body.getMetadata().getName();
+        if (byName.containsKey(created)) {
+          return status(
+                  409,
+                  "AlreadyExists",
+                  "leases.coordination.k8s.io \"" + created + "\" already exists")
+              .build();
+        }
+        return json(201, put(body)).build();
+      }
+      // PUT
+      if (!byName.containsKey(name)) {
+        return notFound(name).build();
+      }
+      if (!interference.isEmpty()) {
+        put(interference.poll().apply(byName.get(name)));
+      }
+      String stored = byName.get(name).getMetadata().getResourceVersion();
+      if (!stored.equals(body.getMetadata().getResourceVersion())) {
+        return status(
+                409,
+                "Conflict",
+                "Operation cannot be fulfilled on leases.coordination.k8s.io \""
+                    + name
+                    + "\": the object has been modified; please apply your changes to the latest"
+                    + " version and try again")
+            .build();
+      }
+      return json(200, put(body)).build();
+    }
+
+    private static ResponseDefinitionBuilder notFound(String name) {
+      return status(404, "NotFound", "leases.coordination.k8s.io \"" + name + "\" not found");
+    }
   }
 
   // --- pods

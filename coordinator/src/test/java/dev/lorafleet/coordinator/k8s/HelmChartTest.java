@@ -14,6 +14,7 @@ import io.kubernetes.client.openapi.models.V1Container;
 import io.kubernetes.client.openapi.models.V1ContainerPort;
 import io.kubernetes.client.openapi.models.V1Deployment;
 import io.kubernetes.client.openapi.models.V1EnvVar;
+import io.kubernetes.client.openapi.models.V1Lease;
 import io.kubernetes.client.openapi.models.V1NetworkPolicy;
 import io.kubernetes.client.openapi.models.V1NetworkPolicyIngressRule;
 import io.kubernetes.client.openapi.models.V1NetworkPolicyPeer;
@@ -368,15 +369,68 @@ class HelmChartTest {
   }
 
   @Test
-  void withScalingOffTheCoordinatorGetsNoApiAccess() {
-    Manifests manifests = LorafleetChart.template(Map.of("scaling.enabled", false));
+  void withScalingAndTheKubernetesLeaseOffTheCoordinatorGetsNoApiAccess() {
+    Manifests manifests =
+        LorafleetChart.template(
+            Map.of("scaling.enabled", false, "coordinator.lease.kubernetes", false));
     assertThat(manifests.all(V1Role.class)).isEmpty();
     assertThat(manifests.all(V1RoleBinding.class)).isEmpty();
+    assertThat(manifests.all(V1Lease.class)).isEmpty();
     V1PodSpec pod =
         manifests.named(V1Deployment.class, COORDINATOR).getSpec().getTemplate().getSpec();
     assertThat(pod.getAutomountServiceAccountToken()).isFalse();
     assertThat(onlyContainer(pod).getEnv())
         .extracting(V1EnvVar::getName)
+        .doesNotContain("LORAFLEET_K8S_STATEFULSET", "LORAFLEET_K8S_LEASE");
+  }
+
+  @Test
+  void leaseRoleGrantsGetAndUpdateOfTheCoordinatorsOwnLeaseOnly() {
+    V1Lease lease = defaults.named(V1Lease.class, COORDINATOR);
+    assertThat(lease.getSpec()).isNull(); // the coordinator fills it in; Helm leaves it alone
+
+    V1Role role = defaults.named(V1Role.class, COORDINATOR + "-lease");
+    assertThat(role.getRules())
+        .singleElement()
+        .satisfies(
+            rule -> {
+              assertThat(rule.getApiGroups()).containsExactly("coordination.k8s.io");
+              assertThat(rule.getResources()).containsExactly("leases");
+              assertThat(rule.getResourceNames()).containsExactly(COORDINATOR);
+              assertThat(rule.getVerbs()).containsExactlyInAnyOrder("get", "update");
+            });
+    V1RoleBinding binding = defaults.named(V1RoleBinding.class, COORDINATOR + "-lease");
+    assertThat(binding.getRoleRef().getName()).isEqualTo(role.getMetadata().getName());
+    assertThat(binding.getSubjects())
+        .singleElement()
+        .satisfies(s -> assertThat(s.getName()).isEqualTo(COORDINATOR));
+
+    V1Container coordinator =
+        onlyContainer(
+            defaults.named(V1Deployment.class, COORDINATOR).getSpec().getTemplate().getSpec());
+    assertThat(env(coordinator, "LORAFLEET_K8S_LEASE")).isEqualTo(COORDINATOR);
+    assertThat(
+            envVar(coordinator, "LORAFLEET_K8S_LEASE_HOLDER")
+                .getValueFrom()
+                .getFieldRef()
+                .getFieldPath())
+        .isEqualTo("metadata.name");
+    assertThat(env(coordinator, "LORAFLEET_K8S_LEASE_DURATION")).isEqualTo("15s");
+    assertThat(env(coordinator, "LORAFLEET_LEASE_WAIT")).isEqualTo("5m");
+  }
+
+  @Test
+  void withScalingOffTheLeaseStillGetsItsRoleNamespaceAndToken() {
+    Manifests manifests = LorafleetChart.template(Map.of("scaling.enabled", false));
+    assertThat(manifests.all(V1Role.class))
+        .extracting(r -> r.getMetadata().getName())
+        .containsExactly(COORDINATOR + "-lease");
+    V1PodSpec pod =
+        manifests.named(V1Deployment.class, COORDINATOR).getSpec().getTemplate().getSpec();
+    assertThat(pod.getAutomountServiceAccountToken()).isTrue();
+    assertThat(onlyContainer(pod).getEnv())
+        .extracting(V1EnvVar::getName)
+        .contains("LORAFLEET_K8S_LEASE", "LORAFLEET_K8S_NAMESPACE")
         .doesNotContain("LORAFLEET_K8S_STATEFULSET");
   }
 

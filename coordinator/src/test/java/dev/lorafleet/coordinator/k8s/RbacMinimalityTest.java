@@ -23,10 +23,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The chart's Role grants exactly what the scaler uses. The scaler is driven through every path it
- * has (scale with a conflict, wait for pods that never get ready, status) against the fake API;
- * each recorded request is turned into RBAC's terms (verb, API group, resource/subresource, name,
- * namespace), as the API server's authorizer does, and checked against the rendered Role both ways.
+ * The chart's Roles grant exactly what the scaler and the coordinator's Lease use. The scaler is
+ * driven through every path it has (scale with a conflict, wait for pods that never get ready,
+ * status) against the fake API; each recorded request is turned into RBAC's terms (verb, API group,
+ * resource/subresource, name, namespace), as the API server's authorizer does, and checked against
+ * the rendered Role both ways. The Lease likewise: taken over from a holder that stopped renewing
+ * (with a conflict on the way), renewed, let go.
  */
 class RbacMinimalityTest {
   private static final Pattern CORE =
@@ -36,6 +38,8 @@ class RbacMinimalityTest {
 
   private static V1Role role;
   private static List<Attributes> used;
+  private static V1Role leaseRole;
+  private static List<Attributes> leaseUsed;
 
   /** A request as the authorizer sees it. */
   record Attributes(String verb, String group, String resource, String name, String namespace) {}
@@ -71,9 +75,115 @@ class RbacMinimalityTest {
     }
   }
 
+  @BeforeAll
+  static void driveTheLeaseThroughEveryPathInAChartInstall() throws Exception {
+    leaseRole = LorafleetChart.template().named(V1Role.class, "ft-lorafleet-coordinator-lease");
+    try (FakeKubernetesApi api = new FakeKubernetesApi()) {
+      api.servesLeases();
+      KubernetesCoordinatorLeaseTest.ManualClock clock =
+          new KubernetesCoordinatorLeaseTest.ManualClock();
+      // the chart created the Lease; the previous coordinator pod held it and stopped renewing
+      api.leaseIs(
+          FakeKubernetesApi.leaseHeldBy("ft-lorafleet-coordinator-old", clock.instant(), 15));
+      api.anotherWriterBeforeNextUpdate(
+          l -> {
+            l.getMetadata().putLabelsItem("touched", "yes");
+            return l;
+          });
+      KubernetesCoordinatorLease lease =
+          KubernetesCoordinatorLease.acquire(
+              api.client(Duration.ofSeconds(5)),
+              KubernetesLeaseSettings.of(
+                  NAMESPACE,
+                  FakeKubernetesApi.LEASE,
+                  "ft-lorafleet-coordinator-new",
+                  Duration.ofSeconds(15)),
+              Duration.ofMinutes(1),
+              clock,
+              clock::advance);
+      lease.renew();
+      lease.close();
+      leaseUsed = api.requests().stream().map(RbacMinimalityTest::attributesOf).toList();
+    }
+  }
+
   @AfterAll
   static void forget() {
     used = null;
+    leaseUsed = null;
+  }
+
+  @Test
+  void everyRequestTheLeaseMakesIsAllowedByItsRole() {
+    assertThat(leaseUsed).isNotEmpty();
+    assertThat(leaseUsed)
+        .allSatisfy(
+            request ->
+                assertThat(allows(leaseRole, request))
+                    .as("the lease Role allows %s", request)
+                    .isTrue());
+    // and the scaler's Role does not: each Role serves one purpose
+    assertThat(leaseUsed).noneMatch(request -> allows(role, request));
+  }
+
+  @Test
+  void theLeaseRoleGrantsNothingTheLeaseDoesNotUse() {
+    grantsOnlyWhatIsUsed(leaseRole, leaseUsed);
+    Set<String> combinations = new LinkedHashSet<>();
+    leaseUsed.forEach(a -> combinations.add(a.verb() + " " + a.resource() + " " + a.name()));
+    assertThat(combinations)
+        .containsExactlyInAnyOrder(
+            "get leases ft-lorafleet-coordinator", "update leases ft-lorafleet-coordinator");
+  }
+
+  @Test
+  void theCheckRefusesWhatTheLeaseRoleDoesNotGrant() {
+    String leases = "/apis/coordination.k8s.io/v1/namespaces/" + NAMESPACE + "/leases";
+    List<Request> outside =
+        List.of(
+            new Request("POST", leases, Map.of(), null, "{}"),
+            new Request("GET", leases, Map.of(), null, ""),
+            new Request("DELETE", leases + "/ft-lorafleet-coordinator", Map.of(), null, ""),
+            new Request("PATCH", leases + "/ft-lorafleet-coordinator", Map.of(), null, "{}"),
+            new Request("PUT", leases + "/kube-scheduler", Map.of(), null, "{}"),
+            new Request("GET", leases + "/someone-else", Map.of(), null, ""),
+            new Request(
+                "GET",
+                "/apis/coordination.k8s.io/v1/namespaces/other/leases/ft-lorafleet-coordinator",
+                Map.of(),
+                null,
+                ""));
+    assertThat(outside)
+        .allSatisfy(
+            request ->
+                assertThat(allows(leaseRole, attributesOf(request)))
+                    .as("the lease Role refuses %s", request)
+                    .isFalse());
+  }
+
+  /** Every verb, resource and name a Role grants is one the code was seen to use. */
+  private static void grantsOnlyWhatIsUsed(V1Role granted, List<Attributes> seen) {
+    for (V1PolicyRule rule : granted.getRules()) {
+      for (String group : rule.getApiGroups()) {
+        for (String resource : rule.getResources()) {
+          for (String verb : rule.getVerbs()) {
+            assertThat(seen)
+                .as(
+                    "the Role grants %s on %s (group '%s') but the code never uses it",
+                    verb, resource, group)
+                .anyMatch(
+                    a ->
+                        a.verb().equals(verb)
+                            && a.group().equals(group)
+                            && a.resource().equals(resource));
+          }
+        }
+      }
+      for (String name :
+          rule.getResourceNames() == null ? List.<String>of() : rule.getResourceNames()) {
+        assertThat(seen).as("resourceName %s is used", name).anyMatch(a -> name.equals(a.name()));
+      }
+    }
   }
 
   @Test
