@@ -6,20 +6,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lorafleet.coordinator.checkpoint.Checkpointer;
 import dev.lorafleet.coordinator.checkpoint.TestingRawFormat;
-import dev.lorafleet.coordinator.cli.TestingCoordinatorMain;
-import dev.lorafleet.coordinator.cli.TestingWorkerMain;
 import dev.lorafleet.coordinator.lease.StateDirLease;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -46,75 +40,19 @@ class TwoCoordinatorsIT {
   }
 
   private String spec() throws IOException {
-    Path model = Files.createDirectories(dir.resolve("model"));
-    Files.writeString(
-        model.resolve("config.json"),
-        "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":16,\"intermediate_size\":32,"
-            + "\"num_hidden_layers\":1,\"num_attention_heads\":2,\"num_key_value_heads\":1,"
-            + "\"vocab_size\":64}");
-    Path train = dir.resolve("train.jsonl");
-    Files.writeString(
-        train,
-        IntStream.range(0, 45)
-            .mapToObj(i -> "{\"instruction\":\"q" + i + "\",\"output\":\"a\"}")
-            .collect(Collectors.joining("\n")));
-    return "name: quad\n"
-        + "model: "
-        + model
-        + "\n"
-        + "datasets: [{path: "
-        + train
-        + "}]\n"
-        + "lora: {r: 2, alpha: 4, dropout: 0.0, targetModules: [q_proj]}\n"
-        + "training: {epochs: 20, learningRate: 0.05, scheduler: cosine, warmupSteps: 2,"
-        + " globalBatchSize: 8, microBatchSize: 2, maxSeqLen: 64, seed: 3}\n"
-        + "cluster: {workers: 2, gpusPerWorker: 1, pricePerGpuHour: 2.0, currency: CNY}\n"
-        + "checkpoint: {everySteps: 7, keepLast: 2}\n";
+    return FaultCluster.quadSpec(dir, 2, 20, 0, 7, false);
   }
 
   private Process startCoordinator(int clusterPort, String name) throws IOException {
-    String java = ProcessHandle.current().info().command().orElse("java");
-    List<String> command = new ArrayList<>();
-    command.add(java);
-    command.add("-Xmx512m");
-    command.add("--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED");
-    command.add(
-        "-Dlorafleet.test.aeron-dir=" + Files.createDirectories(dir.resolve("aeron-" + name)));
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add(TestingCoordinatorMain.class.getName());
-    command.add("coordinator");
-    command.add("--data-dir");
-    command.add(data().toString());
-    command.add("--host");
-    command.add("127.0.0.1");
-    command.add("--cluster-port");
-    command.add(String.valueOf(clusterPort));
-    command.add("--http-port");
-    command.add(String.valueOf(LocalWorkers.freePort()));
-    command.add("--metrics-port");
-    command.add(String.valueOf(LocalWorkers.freePort()));
-    return new ProcessBuilder(command)
-        .redirectErrorStream(true)
-        .redirectOutput(dir.resolve(name + ".log").toFile())
-        .start();
+    return CoordinatorProcess.start(dir, data(), clusterPort, name);
   }
 
   private List<JsonNode> events(String job) throws IOException {
-    Path file = data().resolve("jobs").resolve(job).resolve("events.jsonl");
-    List<JsonNode> events = new ArrayList<>();
-    if (Files.isRegularFile(file)) {
-      for (String line : Files.readAllLines(file)) {
-        if (!line.isBlank()) {
-          events.add(JSON.readTree(line));
-        }
-      }
-    }
-    return events;
+    return FaultCluster.events(data().resolve("jobs").resolve(job));
   }
 
   private long count(String job, String type) throws IOException {
-    return events(job).stream().filter(e -> e.get("type").asText().equals(type)).count();
+    return FaultCluster.ofType(events(job), type).size();
   }
 
   private JsonNode leaseRecord() throws IOException {
@@ -127,34 +65,15 @@ class TwoCoordinatorsIT {
         .asLong(-1);
   }
 
-  private static void kill(Process p) throws InterruptedException {
-    if (p != null) {
-      p.destroyForcibly().waitFor(20, TimeUnit.SECONDS);
-    }
-  }
-
   @Test
   void secondCoordinatorIsRefusedAndATakeOverAfterAKillResumesWithAHigherToken() throws Exception {
-    String spec = spec();
     Path jobs = data().resolve("jobs");
-    for (String job : List.of(STRAIGHT, KILLED)) {
-      Files.createDirectories(jobs.resolve(job));
-      Files.writeString(jobs.resolve(job).resolve("spec.yaml"), spec);
-    }
-    Files.setLastModifiedTime(
-        jobs.resolve(STRAIGHT).resolve("spec.yaml"), FileTime.from(Instant.now().minusSeconds(60)));
+    CoordinatorProcess.writeJobs(jobs, spec(), STRAIGHT, KILLED);
     int port = LocalWorkers.freePort();
     Process first = startCoordinator(port, "coordinator-1");
     Process second = null;
     Process third = null;
-    try (LocalWorkers workers =
-        LocalWorkers.start(
-            2,
-            port,
-            TestingWorkerMain.class.getName(),
-            dir.resolve("logs"),
-            dir.resolve("cache"),
-            List.of("--devices", "1"))) {
+    try (LocalWorkers workers = CoordinatorProcess.workers(dir, port, 2)) {
       Awaitility.await()
           .atMost(Duration.ofSeconds(100))
           .pollInterval(Duration.ofMillis(10))
@@ -189,7 +108,7 @@ class TwoCoordinatorsIT {
       assertThat(count(KILLED, "finished")).isZero();
 
       // kill -9 the holder: a new coordinator takes over with token 2 and resumes the job
-      kill(first);
+      CoordinatorProcess.kill(first);
       Instant killedAt = Instant.now();
       long stepAtKill = count(KILLED, "step");
       third = startCoordinator(port, "coordinator-3");
@@ -206,19 +125,12 @@ class TwoCoordinatorsIT {
       List<JsonNode> events = events(KILLED);
       assertThat(events.get(events.size() - 1).get("state").asText()).isEqualTo("SUCCEEDED");
       JsonNode resumed =
-          events.stream()
-              .filter(e -> e.get("type").asText().equals("resumed"))
+          FaultCluster.ofType(events, "resumed").stream()
               .findFirst()
               .orElseThrow(() -> new AssertionError("no resumed event"));
       long resumedFrom = resumed.get("step").asLong();
       assertThat(resumedFrom).isBetween(stepAtKill - 8, stepAtKill);
-      Instant firstStepAfter =
-          events.stream()
-              .filter(e -> e.get("type").asText().equals("step"))
-              .filter(e -> e.get("step").asLong() == resumedFrom)
-              .map(e -> Instant.parse(e.get("time").asText()))
-              .reduce((a, b) -> b)
-              .orElseThrow();
+      Instant firstStepAfter = FaultCluster.lastStepTime(events, resumedFrom);
 
       // checkpoints carry the token they were written under: the new holder's is 2
       Path killedJob = jobs.resolve(KILLED);
@@ -249,14 +161,9 @@ class TwoCoordinatorsIT {
           stepAtKill - resumedFrom,
           maxRelative);
     } finally {
-      kill(first);
-      kill(second);
-      if (third != null) {
-        third.destroy();
-        if (!third.waitFor(15, TimeUnit.SECONDS)) {
-          kill(third);
-        }
-      }
+      CoordinatorProcess.kill(first);
+      CoordinatorProcess.kill(second);
+      CoordinatorProcess.stop(third);
     }
   }
 
@@ -290,7 +197,7 @@ class TwoCoordinatorsIT {
         assertThat(leaseRecord().has("released")).isFalse();
       }
     } finally {
-      kill(coordinator);
+      CoordinatorProcess.kill(coordinator);
     }
   }
 }
