@@ -45,7 +45,8 @@ class DistributedRunIT {
       assertThat(one.state()).as(String.valueOf(one.error())).isEqualTo(JobState.SUCCEEDED);
       assertThat(one.epochs()).allSatisfy(e -> assertThat(e.workers()).isEqualTo(1));
 
-      FaultCluster.assertSameAdapter(cluster.finalAdapter(two.id()), cluster.finalAdapter(one.id()));
+      FaultCluster.assertSameAdapter(
+          cluster.finalAdapter(two.id()), cluster.finalAdapter(one.id()));
     }
   }
 }

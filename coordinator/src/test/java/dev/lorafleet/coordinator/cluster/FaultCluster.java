@@ -105,8 +105,7 @@ final class FaultCluster implements AutoCloseable {
   }
 
   /** Starts {@code count} more worker processes, worker {@code i} with {@code args.apply(i)}. */
-  LocalWorkers workers(String batch, int count, IntFunction<List<String>> args)
-      throws IOException {
+  LocalWorkers workers(String batch, int count, IntFunction<List<String>> args) throws IOException {
     LocalWorkers workers =
         LocalWorkers.start(
             count,

@@ -126,8 +126,7 @@ class StuckWorkerIT {
       assertThat(cluster.members()).extracting(WorkerView::name).contains("local-0", "local-1");
 
       // the survivor alone reaches the same adapter (float sums in another order: 1e-4 relative)
-      double maxRelative =
-          cluster.assertMatchesUndisturbedRun(id, 1, EPOCHS, JOB_BOUND);
+      double maxRelative = cluster.assertMatchesUndisturbedRun(id, 1, EPOCHS, JOB_BOUND);
       System.out.printf(
           "FAULT sigstop_worker detect_s=%.2f recover_s=%.2f steps_lost=0"
               + " adapter_max_rel_diff=%.3g%n",

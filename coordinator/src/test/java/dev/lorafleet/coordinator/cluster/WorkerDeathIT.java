@@ -80,8 +80,7 @@ class WorkerDeathIT {
       // the survivors alone reach the same adapter: the same examples in the same steps, only the
       // gradient partial sums are added in another grouping (3 then 2 workers instead of 2), so
       // fp32 rounding (~1e-7 per add) compounded over 48 AdamW steps stays far below 1e-4 relative
-      double maxRelative =
-          cluster.assertMatchesUndisturbedRun(id, 2, 8, JOB_BOUND);
+      double maxRelative = cluster.assertMatchesUndisturbedRun(id, 2, 8, JOB_BOUND);
       System.out.printf(
           "FAULT worker_kill9 detect_s=%.2f recover_s=%.2f steps_lost=0 adapter_max_rel_diff=%.3g%n",
           detect.toMillis() / 1e3, recover.toMillis() / 1e3, maxRelative);

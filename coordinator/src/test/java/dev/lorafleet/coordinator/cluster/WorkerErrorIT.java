@@ -33,13 +33,15 @@ class WorkerErrorIT {
   @Test
   void shouldRetryAWorkersCrashAndQuarantineItWhenItKeepsFailing() throws Exception {
     JobRunner.Timing timing =
-        new JobRunner.Timing(Duration.ofSeconds(20), Duration.ofSeconds(60), Duration.ofSeconds(30));
+        new JobRunner.Timing(
+            Duration.ofSeconds(20), Duration.ofSeconds(60), Duration.ofSeconds(30));
     try (FaultCluster cluster =
         FaultCluster.start(
             dir,
             timing,
             settings ->
-                settings.withFailures(FailurePolicy.defaults()))) { // budget 3; aside after 2 errors
+                settings.withFailures(
+                    FailurePolicy.defaults()))) { // budget 3; aside after 2 errors
       LocalWorkers workers =
           cluster.workers(
               "a",
@@ -86,8 +88,7 @@ class WorkerErrorIT {
       assertThat(workers.processes().get(1).isAlive()).isTrue();
 
       // the healthy worker alone reaches the same adapter (float sums in another order)
-      double maxRelative =
-          cluster.assertMatchesUndisturbedRun(id, 1, EPOCHS, JOB_BOUND);
+      double maxRelative = cluster.assertMatchesUndisturbedRun(id, 1, EPOCHS, JOB_BOUND);
       System.out.printf(
           "FAULT worker_model_error detect_s=%.2f recover_s=%.2f steps_lost=0"
               + " adapter_max_rel_diff=%.3g%n",
