@@ -179,7 +179,7 @@ public final class CoordinatorAgent implements Agent, GradientAdapter.Listener {
   public void onGatherComplete(CoordinatorJob job) {
     GradientReducer gather = job.gather;
     CompletableFuture<GatherResult> future = job.future;
-    finish(job);
+    finish(job, true);
     future.complete(new GatherResult.Complete(gather.result()));
   }
 
@@ -219,7 +219,7 @@ public final class CoordinatorAgent implements Agent, GradientAdapter.Listener {
   private void timeOut(CoordinatorJob job) {
     GradientReducer gather = job.gather;
     CompletableFuture<GatherResult> future = job.future;
-    finish(job);
+    finish(job, false);
     GatherResult.TimedOut result =
         new GatherResult.TimedOut(
             gather.jobId(), gather.step(), gather.round(), gather.incomplete(), gather.silent());
@@ -232,7 +232,8 @@ public final class CoordinatorAgent implements Agent, GradientAdapter.Listener {
     future.complete(result);
   }
 
-  private static void finish(CoordinatorJob job) {
+  private static void finish(CoordinatorJob job, boolean complete) {
+    job.finishedComplete = complete;
     job.finishedStep = job.gather.step();
     job.finishedRound = job.gather.round();
     job.finishedAhead = job.gather.summedAhead();

@@ -17,6 +17,9 @@ final class CoordinatorJob {
 
   int finishedRound = -1;
 
+  /** Whether that gather completed (its frames are duplicates) or timed out (they are stale). */
+  boolean finishedComplete;
+
   /** Frames of the finished gather that were summed while held and are still to be offered. */
   GradientReducer.SummedAhead finishedAhead = GradientReducer.SummedAhead.NONE;
 

@@ -78,7 +78,7 @@ final class GradientAdapter implements ControlledFragmentHandler {
               header.sessionId())) {
         return Action.CONTINUE; // summed while it was held, before the gather completed
       }
-      if (step == job.finishedStep && round == job.finishedRound) {
+      if (step == job.finishedStep && round == job.finishedRound && job.finishedComplete) {
         counters.duplicate();
       } else {
         counters.staleStep();

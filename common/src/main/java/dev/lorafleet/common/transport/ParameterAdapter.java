@@ -149,11 +149,12 @@ public final class ParameterAdapter implements ControlledFragmentHandler {
       counters.malformed();
       return Action.CONTINUE;
     }
-    if (!VectorFrame.checksumMatches(buffer, offset, length)) {
+    // one pass: the checksum is computed while the payload is copied; a bad frame's values land
+    // beyond the staged prefix, where the next good frame of that range overwrites them
+    if (!VectorFrame.decodeFp32Checked(buffer, offset, length, job.staging)) {
       counters.checksum();
       return Action.CONTINUE;
     }
-    VectorFrame.decodeInto(buffer, offset, job.staging);
     job.stagingPrefix += chunkLength;
     job.stagingSession = header.sessionId();
     job.lastActivityNanos = clock.nanoTime();

@@ -195,8 +195,12 @@ public final class VectorPublisher implements AutoCloseable {
             count,
             tokenCount,
             lossSum);
-        VectorFrame.encodePayload(buffer, offset, dtype, values, nextOffset, count);
-        VectorFrame.sealChecksum(buffer, offset, frameLength);
+        if (dtype == WireDtype.FP32) {
+          VectorFrame.encodeFp32Sealed(buffer, offset, values, nextOffset, count);
+        } else {
+          VectorFrame.encodePayload(buffer, offset, dtype, values, nextOffset, count);
+          VectorFrame.sealChecksum(buffer, offset, frameLength);
+        }
         claim.commit();
         sent++;
         sequence++;

@@ -212,14 +212,23 @@ public final class VectorFrame {
   public static int computeChecksum(DirectBuffer buffer, int offset, int frameLength) {
     Object base = buffer.byteArray();
     long address = buffer.addressOffset() + offset;
-    long l0 = SEED_0;
-    for (int i = 0; i < CHECKSUM_OFFSET; i += 8) {
-      l0 = (l0 ^ UnsafeApi.getLong(base, address + i)) * MULTIPLIER;
-    }
+    long l0 = headerHash(base, address);
     long lanes =
         base == null
             ? payloadHashOffHeap(l0, address + HEADER_LENGTH, address + frameLength)
             : payloadHash(l0, base, address + HEADER_LENGTH, address + frameLength);
+    return fold(lanes, frameLength);
+  }
+
+  private static long headerHash(Object base, long address) {
+    long l0 = SEED_0;
+    for (int i = 0; i < CHECKSUM_OFFSET; i += 8) {
+      l0 = (l0 ^ UnsafeApi.getLong(base, address + i)) * MULTIPLIER;
+    }
+    return l0;
+  }
+
+  private static int fold(long lanes, int frameLength) {
     long h = lanes ^ frameLength;
     h ^= h >>> 33;
     h *= 0xff51afd7ed558ccdL;
@@ -227,6 +236,123 @@ public final class VectorFrame {
     h *= 0xc4ceb9fe1a85ec53L;
     h ^= h >>> 33;
     return (int) (h ^ (h >>> 32));
+  }
+
+  /**
+   * Writes {@code count} fp32 values of {@code source} from {@code from} as the payload of a frame
+   * whose header is encoded, and seals its checksum, in one pass: each word is hashed as it is
+   * copied, where encoding then sealing read the payload twice. Same bytes, same checksum.
+   */
+  public static void encodeFp32Sealed(
+      MutableDirectBuffer buffer, int offset, float[] source, int from, int count) {
+    if (!NATIVE_LITTLE_ENDIAN) {
+      encodePayload(buffer, offset, WireDtype.FP32, source, from, count);
+      sealChecksum(buffer, offset, frameLength(WireDtype.FP32, count));
+      return;
+    }
+    Object base = buffer.byteArray();
+    long address = buffer.addressOffset() + offset;
+    long lanes =
+        copyHashing(
+            headerHash(base, address),
+            source,
+            FLOAT_ARRAY_BASE + 4L * from,
+            base,
+            address + HEADER_LENGTH,
+            4L * count);
+    int frameLength = frameLength(WireDtype.FP32, count);
+    buffer.putInt(offset + CHECKSUM_OFFSET, fold(lanes, frameLength), LITTLE_ENDIAN);
+  }
+
+  /**
+   * Checks an fp32 frame's checksum while copying its payload into {@code target[chunkOffset…]}, in
+   * one pass. When it does not match, that range of {@code target} holds the frame's (bad) values
+   * and must not be used: the caller drops the frame and the range is written again by the next
+   * good one.
+   *
+   * @return whether the checksum matched
+   */
+  public static boolean decodeFp32Checked(
+      DirectBuffer buffer, int offset, int frameLength, float[] target) {
+    int at = chunkOffset(buffer, offset);
+    int count = chunkLength(buffer, offset);
+    if (!NATIVE_LITTLE_ENDIAN || dtype(buffer, offset) != WireDtype.FP32) {
+      if (!checksumMatches(buffer, offset, frameLength)) {
+        return false;
+      }
+      decodeInto(buffer, offset, target);
+      return true;
+    }
+    Object base = buffer.byteArray();
+    long address = buffer.addressOffset() + offset;
+    long lanes =
+        copyHashing(
+            headerHash(base, address),
+            base,
+            address + HEADER_LENGTH,
+            target,
+            FLOAT_ARRAY_BASE + 4L * at,
+            4L * count);
+    return fold(lanes, frameLength) == checksum(buffer, offset);
+  }
+
+  /** {@link #payloadHash} of the bytes it copies from source to target. */
+  private static long copyHashing(
+      long l0, Object sourceBase, long source, Object targetBase, long target, long bytes) {
+    long l1 = SEED_1;
+    long l2 = SEED_2;
+    long l3 = SEED_3;
+    long l4 = SEED_4;
+    long l5 = SEED_5;
+    long l6 = SEED_6;
+    long l7 = SEED_7;
+    long end = source + bytes;
+    long delta = target - source;
+    long at = source;
+    for (; at + 64 <= end; at += 64) {
+      long w0 = UnsafeApi.getLong(sourceBase, at);
+      long w1 = UnsafeApi.getLong(sourceBase, at + 8);
+      long w2 = UnsafeApi.getLong(sourceBase, at + 16);
+      long w3 = UnsafeApi.getLong(sourceBase, at + 24);
+      long w4 = UnsafeApi.getLong(sourceBase, at + 32);
+      long w5 = UnsafeApi.getLong(sourceBase, at + 40);
+      long w6 = UnsafeApi.getLong(sourceBase, at + 48);
+      long w7 = UnsafeApi.getLong(sourceBase, at + 56);
+      UnsafeApi.putLong(targetBase, at + delta, w0);
+      UnsafeApi.putLong(targetBase, at + delta + 8, w1);
+      UnsafeApi.putLong(targetBase, at + delta + 16, w2);
+      UnsafeApi.putLong(targetBase, at + delta + 24, w3);
+      UnsafeApi.putLong(targetBase, at + delta + 32, w4);
+      UnsafeApi.putLong(targetBase, at + delta + 40, w5);
+      UnsafeApi.putLong(targetBase, at + delta + 48, w6);
+      UnsafeApi.putLong(targetBase, at + delta + 56, w7);
+      l0 = (l0 ^ w0) * MULTIPLIER;
+      l1 = (l1 ^ w1) * MULTIPLIER;
+      l2 = (l2 ^ w2) * MULTIPLIER;
+      l3 = (l3 ^ w3) * MULTIPLIER;
+      l4 = (l4 ^ w4) * MULTIPLIER;
+      l5 = (l5 ^ w5) * MULTIPLIER;
+      l6 = (l6 ^ w6) * MULTIPLIER;
+      l7 = (l7 ^ w7) * MULTIPLIER;
+    }
+    for (; at + 8 <= end; at += 8) {
+      long w = UnsafeApi.getLong(sourceBase, at);
+      UnsafeApi.putLong(targetBase, at + delta, w);
+      l1 = (l1 ^ w) * MULTIPLIER;
+    }
+    for (; at < end; at++) {
+      byte b = UnsafeApi.getByte(sourceBase, at);
+      UnsafeApi.putByte(targetBase, at + delta, b);
+      l2 = (l2 ^ (b & 0xff)) * MULTIPLIER;
+    }
+    return l0
+        ^ Long.rotateLeft(l1, 8)
+        ^ Long.rotateLeft(l2, 16)
+        ^ Long.rotateLeft(l3, 24)
+        ^ Long.rotateLeft(l4, 32)
+        ^ Long.rotateLeft(l5, 40)
+        ^ Long.rotateLeft(l6, 48)
+        ^ Long.rotateLeft(l7, 56);
   }
 
   // Two copies of one loop: raw-address reads (Aeron's term buffers) compile to tighter code

@@ -237,6 +237,9 @@ class CoordinatorAgentTest {
     GatherResult.TimedOut timedOut = (GatherResult.TimedOut) gathered.join();
     assertThat(timedOut.incomplete()).containsExactly("a", "b");
     assertThat(timedOut.silent()).containsExactly("a");
+    // b's frames of the round that timed out are stale now, not duplicates of an added one
+    pumpUntil(() -> counters.snapshot().droppedStaleStep() > 0);
+    assertThat(counters.snapshot().droppedDuplicate()).isZero();
   }
 
   @Test

@@ -30,6 +30,67 @@ class VectorFrameTest {
   }
 
   @Test
+  void copyingWhileHashingGivesTheSameBytesAndChecksumAsEncodingThenSealing() {
+    java.util.Random random = new java.util.Random(5);
+    // counts that end on a 64-byte block, on an 8-byte word, and mid-word (every tail path)
+    for (int count : new int[] {16, 17, 18, 3, 1, 1000, 16_371}) {
+      float[] values = new float[count + 5];
+      for (int i = 0; i < values.length; i++) {
+        values[i] = (float) random.nextGaussian();
+      }
+      int length = VectorFrame.frameLength(WireDtype.FP32, count);
+      for (boolean offHeap : new boolean[] {false, true}) {
+        UnsafeBuffer twoPass = buffer(length + 8, offHeap);
+        UnsafeBuffer onePass = buffer(length + 8, offHeap);
+        for (UnsafeBuffer b : new UnsafeBuffer[] {twoPass, onePass}) {
+          VectorFrame.encodeHeader(
+              b,
+              8,
+              VectorFrame.KIND_PARAMETERS,
+              WireDtype.FP32,
+              1L,
+              2,
+              3L,
+              0,
+              0,
+              100_000,
+              40,
+              count,
+              0,
+              0.0);
+        }
+        VectorFrame.encodePayload(twoPass, 8, WireDtype.FP32, values, 5, count);
+        VectorFrame.sealChecksum(twoPass, 8, length);
+        VectorFrame.encodeFp32Sealed(onePass, 8, values, 5, count);
+        for (int i = 0; i < length + 8; i++) {
+          assertThat(onePass.getByte(i))
+              .as("byte %d of %d values", i, count)
+              .isEqualTo(twoPass.getByte(i));
+        }
+        assertThat(VectorFrame.checksumMatches(onePass, 8, length)).isTrue();
+
+        float[] target = new float[100_000];
+        assertThat(VectorFrame.decodeFp32Checked(onePass, 8, length, target)).isTrue();
+        for (int i = 0; i < count; i++) {
+          assertThat(Float.floatToRawIntBits(target[40 + i]))
+              .isEqualTo(Float.floatToRawIntBits(values[5 + i]));
+        }
+        int flip = 8 + VectorFrame.HEADER_LENGTH + random.nextInt(4 * count);
+        onePass.putByte(flip, (byte) (onePass.getByte(flip) ^ 0x10));
+        assertThat(VectorFrame.decodeFp32Checked(onePass, 8, length, target))
+            .as("a flipped payload byte is caught while copying")
+            .isFalse();
+      }
+    }
+  }
+
+  private static UnsafeBuffer buffer(int length, boolean offHeap) {
+    return offHeap
+        ? new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(length))
+        : new UnsafeBuffer(new byte[length]);
+  }
+
+  @Test
   void roundTripsHeaderAndFp32PayloadExactly() {
     float[] values = {1.5f, -0.0f, Float.MIN_VALUE, 3.4e38f, Float.NaN, -7f, 0.1f, 2f};
     UnsafeBuffer buffer = frame(WireDtype.FP32, values, 100);

@@ -58,6 +58,9 @@ final class TransportBenchCommand implements Callable<Integer> {
   private static final String JOB = "bench";
   private static final Duration TIMEOUT = Duration.ofSeconds(120);
   private static final int REDUCE_WORKERS = 2;
+  private static final int WARM_UP_ROUNDS = 3;
+  private static final long WARM_UP_ELEMENTS = 160_000_000L;
+  private static final long MAX_WARM_UP_ROUNDS = 40;
 
   /** Memory baselines repeat for at least this long (the JIT compiles them on the way). */
   private static final long WARM_NANOS = Duration.ofMillis(1500).toNanos();
@@ -186,10 +189,21 @@ final class TransportBenchCommand implements Callable<Integer> {
         try (SenderGroup group = open(transport, count, config)) {
           group.warmUp(Math.min(maxLength, 1_000_000));
           for (int length : lengths) {
-            // one unmeasured round at this size: senders build their vectors, buffers of this
-            // size are allocated and paged in, the JIT has compiled the paths
-            group.gather(length);
-            group.broadcast(length);
+            // unmeasured rounds at this size: senders build their vectors, buffers of this size
+            // are allocated and paged in, and the JIT compiles the per-frame paths of the fresh
+            // sender processes (what a training run's thousands of steps see). By volume, not by
+            // count: 4M-element cells right after start measured half as fast as the same cell
+            // after a 40M one, for Aeron only (its per-frame methods were still interpreted or
+            // in C1; TCP's path is the kernel's)
+            int rounds =
+                (int)
+                    Math.min(
+                        MAX_WARM_UP_ROUNDS,
+                        Math.max(WARM_UP_ROUNDS, (WARM_UP_ELEMENTS + length - 1) / length));
+            for (int w = 0; w < rounds; w++) {
+              group.gather(length);
+              group.broadcast(length);
+            }
             double bestGather = Double.MAX_VALUE;
             double bestBroadcast = Double.MAX_VALUE;
             for (int r = 0; r < repetitions; r++) {

@@ -653,24 +653,29 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     getContext()
         .getLog()
         .info("Job {} writes a checkpoint at step {}: {}.", jobId, globalStep, why);
+    long step = globalStep;
+    getContext()
+        .pipeToSelf(writeCheckpoint(), (ok, failure) -> new AsideCheckpointed(step, failure));
+  }
+
+  /**
+   * Writes a checkpoint of the state now, and the report, on the job's I/O thread (where the
+   * optimizer steps too, so no step changes the vectors while they are written).
+   */
+  private CompletableFuture<Void> writeCheckpoint() {
     TrainerState trainerState = trainerState();
     AdamW adam = optimizer.optimizer();
     JobReport report = report();
-    long step = globalStep;
-    getContext()
-        .pipeToSelf(
-            CompletableFuture.runAsync(
-                () -> {
-                  try {
-                    checkpointer.writeStep(
-                        trainerState, adam.params(), adam.expAvg(), adam.expAvgSq());
-                    files.writeReport(report);
-                  } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                  }
-                },
-                io),
-            (ok, failure) -> new AsideCheckpointed(step, failure));
+    return CompletableFuture.runAsync(
+        () -> {
+          try {
+            checkpointer.writeStep(trainerState, adam.params(), adam.expAvg(), adam.expAvgSq());
+            files.writeReport(report);
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        },
+        io);
   }
 
   private Behavior<Command> onAsideCheckpointed(AsideCheckpointed written) {
@@ -1610,23 +1615,7 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
     busy = true;
     lastCheckpointStep = globalStep;
     persistStartNanos = System.nanoTime();
-    TrainerState trainerState = trainerState();
-    AdamW adam = optimizer.optimizer();
-    JobReport report = report();
-    getContext()
-        .pipeToSelf(
-            CompletableFuture.runAsync(
-                () -> {
-                  try {
-                    checkpointer.writeStep(
-                        trainerState, adam.params(), adam.expAvg(), adam.expAvgSq());
-                    files.writeReport(report);
-                  } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                  }
-                },
-                io),
-            (ok, failure) -> new Persisted(then, failure));
+    getContext().pipeToSelf(writeCheckpoint(), (ok, failure) -> new Persisted(then, failure));
   }
 
   private Behavior<Command> onPersisted(Persisted persisted) {

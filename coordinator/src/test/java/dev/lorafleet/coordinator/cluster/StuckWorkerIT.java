@@ -96,13 +96,14 @@ class StuckWorkerIT {
           .isEqualTo(JobState.RUNNING);
       FaultCluster.signal(victim, "CONT");
       Instant wokenAt = Instant.now();
-      // it finishes the old share and sends it: fenced by step and round, it is dropped, as a
-      // duplicate when the timed-out round is the last the data plane closed, else as stale
+      // it finishes the old share and sends it: fenced by step and round, it is dropped as stale
       try {
         Awaitility.await()
             .atMost(Duration.ofSeconds(20))
             .pollInterval(Duration.ofMillis(20))
-            .until(() -> cluster.plane().counters().dropped() > beforeWake.dropped());
+            .until(
+                () ->
+                    cluster.plane().counters().droppedStaleStep() > beforeWake.droppedStaleStep());
       } catch (ConditionTimeoutException e) {
         throw new AssertionError(
             "no late gradient dropped after SIGCONT; counters before "

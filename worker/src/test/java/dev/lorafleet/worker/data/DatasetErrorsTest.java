@@ -92,6 +92,81 @@ class DatasetErrorsTest {
             });
   }
 
+  /**
+   * Fuzz: valid alpaca and chat rows mutated at random (bytes flipped, dropped, inserted, invalid
+   * UTF-8, cut short). Every outcome is either the three records or a {@code file:2: reason} error
+   * that never quotes the row; never another exception, never another line.
+   */
+  @Test
+  void mutatedRowsEitherParseOrFailAtTheirLineWithoutEchoingThem() throws IOException {
+    String[] rows = {
+      "{\"instruction\":\"SECRET one\",\"input\":\"SECRET two\",\"output\":\"SECRET three\"}",
+      "{\"messages\":[{\"role\":\"system\",\"content\":\"SECRET s\"},"
+          + "{\"role\":\"user\",\"content\":\"SECRET u\"},"
+          + "{\"role\":\"assistant\",\"content\":\"SECRET a\"}]}"
+    };
+    byte[] alphabet = "{}[]:,\"\\ \t0123456789-eE.nulltrfas\u00e9".getBytes(StandardCharsets.UTF_8);
+    java.util.Random random = new java.util.Random(2026);
+    int refused = 0;
+    for (int i = 0; i < 400; i++) {
+      byte[] bytes = rows[i % rows.length].getBytes(StandardCharsets.UTF_8);
+      int edits = 1 + random.nextInt(4);
+      for (int e = 0; e < edits && bytes.length > 1; e++) {
+        int at = random.nextInt(bytes.length);
+        bytes =
+            switch (random.nextInt(5)) {
+              case 0 -> concat(slice(bytes, 0, at), slice(bytes, at + 1, bytes.length));
+              case 1 ->
+                  concat(
+                      slice(bytes, 0, at),
+                      new byte[] {alphabet[random.nextInt(alphabet.length)]},
+                      slice(bytes, at, bytes.length));
+              case 2 -> {
+                bytes[at] = (byte) (0x80 + random.nextInt(0x80)); // a stray UTF-8 byte
+                yield bytes;
+              }
+              case 3 -> slice(bytes, 0, at); // cut short
+              default -> {
+                bytes[at] = alphabet[random.nextInt(alphabet.length)];
+                yield bytes;
+              }
+            };
+      }
+      for (int b = 0; b < bytes.length; b++) {
+        if (bytes[b] == '\n' || bytes[b] == '\r') {
+          bytes[b] = ' '; // one line stays one line
+        }
+      }
+      Path f =
+          write(
+              concat(
+                  (GOOD + "\n").getBytes(StandardCharsets.UTF_8),
+                  bytes,
+                  ("\n" + GOOD + "\n").getBytes(StandardCharsets.UTF_8)));
+      try {
+        TokenizedDataset ds = tokenizer.tokenize(f, OnBadRecord.FAIL, 0);
+        assertThat(ds.size()).as("case %d", i).isIn(2, 3); // a row cut to blanks is skipped
+      } catch (BadRecordException e) {
+        refused++;
+        assertThat(e.line()).as("case %d: %s", i, e.getMessage()).isEqualTo(2);
+        assertThat(e.getMessage()).startsWith(f + ":2: ").doesNotContain("SECRET");
+      }
+    }
+    assertThat(refused).as("most mutations break the record").isGreaterThan(200);
+  }
+
+  private static byte[] slice(byte[] bytes, int from, int to) {
+    return java.util.Arrays.copyOfRange(bytes, from, to);
+  }
+
+  private static byte[] concat(byte[]... parts) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    for (byte[] part : parts) {
+      out.write(part, 0, part.length);
+    }
+    return out.toByteArray();
+  }
+
   @Test
   void acceptsALeadingByteOrderMarkAndCrlfLineEnds() throws IOException {
     byte[] bom = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
