@@ -26,11 +26,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -53,6 +49,12 @@ class JobErrorBudgetTest {
   private final CoordinatorMetrics metrics = CoordinatorMetrics.create();
   private ActorRef<CoordinatorInbound> registry;
   private ActorRef<JobManager.Command> manager;
+  private QuadJobs jobs;
+
+  @org.junit.jupiter.api.BeforeEach
+  void jobHelpers() {
+    jobs = new QuadJobs(kit, dir, () -> manager);
+  }
 
   @AfterEach
   void shutdown() {
@@ -106,59 +108,19 @@ class JobErrorBudgetTest {
   }
 
   private JobSettings settings(Path train, int workers, int epochs) throws IOException {
-    return new JobSettings(
-        "quad",
-        Path.of("/m"),
-        List.of(new JobSettings.TrainSet(train, 1.0)),
-        List.of(new JobSettings.EvalSet("held-out", writeLines("eval.jsonl", 8))),
-        dev.lorafleet.common.lora.LoraConfig.of(4, 8, 0, "q_proj"),
-        epochs,
-        0.1,
-        "constant",
-        0,
-        8,
-        7,
-        0.0,
-        0.0,
-        workers,
-        1,
-        3.0,
-        "CNY",
-        0,
-        2);
+    return jobs.settings(train, workers, epochs, "/m", 0);
   }
 
   private Path writeLines(String name, int n) throws IOException {
-    Path file = dir.resolve(name);
-    Files.writeString(
-        file,
-        IntStream.range(0, n).mapToObj(i -> "{\"i\":" + i + "}").collect(Collectors.joining("\n")));
-    return file;
+    return jobs.writeLines(name, n);
   }
 
   private String submit(JobSettings settings) {
-    TestProbe<JobManager.Submitted> probe = kit.createTestProbe();
-    manager.tell(new JobManager.Submit(settings, "name: quad\n", probe.getRef()));
-    JobManager.Submitted submitted = probe.receiveMessage(Duration.ofSeconds(10));
-    assertThat(submitted.error()).isNull();
-    return submitted.status().id();
+    return jobs.submit(settings, "name: quad\n").id();
   }
 
   private JobStatus awaitTerminal(String jobId) {
-    AtomicReference<JobStatus> last = new AtomicReference<>();
-    Awaitility.await()
-        .atMost(Duration.ofSeconds(60))
-        .pollInterval(Duration.ofMillis(50))
-        .until(
-            () -> {
-              TestProbe<Optional<ActorRef<JobRunner.Command>>> runner = kit.createTestProbe();
-              manager.tell(new JobManager.GetJob(jobId, runner.getRef()));
-              TestProbe<JobStatus> probe = kit.createTestProbe();
-              runner.receiveMessage().orElseThrow().tell(new JobRunner.GetStatus(probe.getRef()));
-              last.set(probe.receiveMessage());
-              return last.get().state().isTerminal();
-            });
-    return last.get();
+    return jobs.awaitTerminal(jobId, Duration.ofSeconds(60));
   }
 
   private Scrape scrape() throws IOException {

@@ -23,9 +23,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -44,6 +41,12 @@ class JobRunnerTest {
   private final InMemoryExchange exchange = new InMemoryExchange();
   private final TestingRawFormat format = new TestingRawFormat();
   private ActorRef<JobManager.Command> manager;
+  private QuadJobs jobs;
+
+  @org.junit.jupiter.api.BeforeEach
+  void jobHelpers() {
+    jobs = new QuadJobs(kit, dir, () -> manager);
+  }
 
   @AfterEach
   void shutdown() {
@@ -98,64 +101,23 @@ class JobRunnerTest {
 
   private JobSettings settings(Path train, int workers, int epochs, String model)
       throws IOException {
-    return new JobSettings(
-        "quad",
-        Path.of(model),
-        List.of(new JobSettings.TrainSet(train, 1.0)),
-        List.of(new JobSettings.EvalSet("held-out", writeLines("eval.jsonl", 8))),
-        dev.lorafleet.common.lora.LoraConfig.of(4, 8, 0, "q_proj"),
-        epochs,
-        0.1,
-        "constant",
-        0,
-        8,
-        7,
-        0.0,
-        0.0,
-        workers,
-        1,
-        3.0,
-        "CNY",
-        0,
-        2);
+    return jobs.settings(train, workers, epochs, model, 0);
   }
 
   private Path writeLines(String name, int n) throws IOException {
-    Path file = dir.resolve(name);
-    Files.writeString(
-        file,
-        IntStream.range(0, n).mapToObj(i -> "{\"i\":" + i + "}").collect(Collectors.joining("\n")));
-    return file;
+    return jobs.writeLines(name, n);
   }
 
   private JobStatus submit(JobSettings settings, String specYaml) {
-    TestProbe<JobManager.Submitted> probe = kit.createTestProbe();
-    manager.tell(new JobManager.Submit(settings, specYaml, probe.getRef()));
-    JobManager.Submitted submitted = probe.receiveMessage(Duration.ofSeconds(10));
-    assertThat(submitted.error()).isNull();
-    return submitted.status();
+    return jobs.submit(settings, specYaml);
   }
 
   private JobStatus status(String jobId) {
-    TestProbe<Optional<ActorRef<JobRunner.Command>>> runnerProbe = kit.createTestProbe();
-    manager.tell(new JobManager.GetJob(jobId, runnerProbe.getRef()));
-    ActorRef<JobRunner.Command> runner = runnerProbe.receiveMessage().orElseThrow();
-    TestProbe<JobStatus> probe = kit.createTestProbe();
-    runner.tell(new JobRunner.GetStatus(probe.getRef()));
-    return probe.receiveMessage();
+    return jobs.status(jobId);
   }
 
   private JobStatus awaitTerminal(String jobId) {
-    AtomicReference<JobStatus> last = new AtomicReference<>();
-    Awaitility.await()
-        .atMost(Duration.ofSeconds(60))
-        .pollInterval(Duration.ofMillis(50))
-        .until(
-            () -> {
-              last.set(status(jobId));
-              return last.get().state().isTerminal();
-            });
-    return last.get();
+    return jobs.awaitTerminal(jobId, Duration.ofSeconds(60));
   }
 
   @Test

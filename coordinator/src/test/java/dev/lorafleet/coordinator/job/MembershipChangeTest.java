@@ -18,15 +18,10 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
@@ -47,6 +42,12 @@ class MembershipChangeTest {
   private final InMemoryExchange exchange = new InMemoryExchange();
   private final TestingRawFormat format = new TestingRawFormat();
   private ActorRef<JobManager.Command> manager;
+  private QuadJobs jobs;
+
+  @org.junit.jupiter.api.BeforeEach
+  void jobHelpers() {
+    jobs = new QuadJobs(kit, dir, () -> manager);
+  }
 
   @AfterEach
   void shutdown() {
@@ -98,64 +99,23 @@ class MembershipChangeTest {
   }
 
   private JobSettings settings(Path train, int workers, int epochs) throws IOException {
-    return new JobSettings(
-        "quad",
-        Path.of("/m"),
-        List.of(new JobSettings.TrainSet(train, 1.0)),
-        List.of(new JobSettings.EvalSet("held-out", writeLines("eval.jsonl", 8))),
-        dev.lorafleet.common.lora.LoraConfig.of(4, 8, 0, "q_proj"),
-        epochs,
-        0.1,
-        "constant",
-        0,
-        8,
-        7,
-        0.0,
-        0.0,
-        workers,
-        1,
-        3.0,
-        "CNY",
-        0,
-        2);
+    return jobs.settings(train, workers, epochs, "/m", 0);
   }
 
   private Path writeLines(String name, int n) throws IOException {
-    Path file = dir.resolve(name);
-    Files.writeString(
-        file,
-        IntStream.range(0, n).mapToObj(i -> "{\"i\":" + i + "}").collect(Collectors.joining("\n")));
-    return file;
+    return jobs.writeLines(name, n);
   }
 
   private JobStatus submit(JobSettings settings) {
-    TestProbe<JobManager.Submitted> probe = kit.createTestProbe();
-    manager.tell(new JobManager.Submit(settings, "name: quad\n", probe.getRef()));
-    JobManager.Submitted submitted = probe.receiveMessage(Duration.ofSeconds(10));
-    assertThat(submitted.error()).isNull();
-    return submitted.status();
+    return jobs.submit(settings, "name: quad\n");
   }
 
   private JobStatus status(String jobId) {
-    TestProbe<Optional<ActorRef<JobRunner.Command>>> runnerProbe = kit.createTestProbe();
-    manager.tell(new JobManager.GetJob(jobId, runnerProbe.getRef()));
-    ActorRef<JobRunner.Command> runner = runnerProbe.receiveMessage().orElseThrow();
-    TestProbe<JobStatus> probe = kit.createTestProbe();
-    runner.tell(new JobRunner.GetStatus(probe.getRef()));
-    return probe.receiveMessage();
+    return jobs.status(jobId);
   }
 
   private JobStatus awaitTerminal(String jobId, Duration bound) {
-    AtomicReference<JobStatus> last = new AtomicReference<>();
-    Awaitility.await()
-        .atMost(bound)
-        .pollInterval(Duration.ofMillis(50))
-        .until(
-            () -> {
-              last.set(status(jobId));
-              return last.get().state().isTerminal();
-            });
-    return last.get();
+    return jobs.awaitTerminal(jobId, bound);
   }
 
   private List<String> events(String jobId) throws IOException {
