@@ -40,7 +40,9 @@ class TwoCoordinatorsIT {
   }
 
   private String spec() throws IOException {
-    return FaultCluster.quadSpec(dir, 2, 20, 0, 7, false);
+    // 100 ms a share: 120 steps take ~12 s, so the job is still running while the second
+    // coordinator is refused (on a quiet machine an unthrottled job finished before that)
+    return FaultCluster.quadSpec(dir, 2, 20, 100, 7, false);
   }
 
   private Process startCoordinator(int clusterPort, String name) throws IOException {
