@@ -345,6 +345,12 @@ public final class VectorFrame {
       UnsafeApi.putByte(targetBase, at + delta, b);
       l2 = (l2 ^ (b & 0xff)) * MULTIPLIER;
     }
+    return lanes(l0, l1, l2, l3, l4, l5, l6, l7);
+  }
+
+  /** The eight lanes of the payload hash, combined into one word. */
+  private static long lanes(
+      long l0, long l1, long l2, long l3, long l4, long l5, long l6, long l7) {
     return l0
         ^ Long.rotateLeft(l1, 8)
         ^ Long.rotateLeft(l2, 16)
@@ -381,14 +387,7 @@ public final class VectorFrame {
     for (; at < end; at++) {
       l2 = (l2 ^ (UnsafeApi.getByte(at) & 0xff)) * MULTIPLIER;
     }
-    return l0
-        ^ Long.rotateLeft(l1, 8)
-        ^ Long.rotateLeft(l2, 16)
-        ^ Long.rotateLeft(l3, 24)
-        ^ Long.rotateLeft(l4, 32)
-        ^ Long.rotateLeft(l5, 40)
-        ^ Long.rotateLeft(l6, 48)
-        ^ Long.rotateLeft(l7, 56);
+    return lanes(l0, l1, l2, l3, l4, l5, l6, l7);
   }
 
   private static long payloadHash(long l0, Object base, long at, long end) {
@@ -415,14 +414,7 @@ public final class VectorFrame {
     for (; at < end; at++) {
       l2 = (l2 ^ (UnsafeApi.getByte(base, at) & 0xff)) * MULTIPLIER;
     }
-    return l0
-        ^ Long.rotateLeft(l1, 8)
-        ^ Long.rotateLeft(l2, 16)
-        ^ Long.rotateLeft(l3, 24)
-        ^ Long.rotateLeft(l4, 32)
-        ^ Long.rotateLeft(l5, 40)
-        ^ Long.rotateLeft(l6, 48)
-        ^ Long.rotateLeft(l7, 56);
+    return lanes(l0, l1, l2, l3, l4, l5, l6, l7);
   }
 
   /**

@@ -97,32 +97,6 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       FailurePolicy failures,
       dev.lorafleet.coordinator.lease.Fence fence) {
 
-    /** Services of a coordinator that owns its data directory outright (no lease). */
-    public Services(
-        java.nio.file.Path dataDir,
-        ActorRef<CoordinatorInbound> registry,
-        DatasetStore datasets,
-        GradientExchange exchange,
-        CheckpointFormatFactory formats,
-        JobRunner.Timing timing,
-        Executor blocking,
-        Clock clock,
-        CoordinatorMetrics metrics,
-        FailurePolicy failures) {
-      this(
-          dataDir,
-          registry,
-          datasets,
-          exchange,
-          formats,
-          timing,
-          blocking,
-          clock,
-          metrics,
-          failures,
-          dev.lorafleet.coordinator.lease.Fence.NONE);
-    }
-
     /**
      * Services with the default {@link FailurePolicy} of a coordinator that owns its data directory
      * outright (no lease).

@@ -276,33 +276,6 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
   private final Map<Integer, double[]> evalSums = new HashMap<>();
   private final Set<String> evalPending = new LinkedHashSet<>();
 
-  public static Behavior<Command> create(
-      String jobId,
-      JobSettings settings,
-      JobFiles files,
-      ActorRef<Finished> manager,
-      ActorRef<dev.lorafleet.worker.cluster.CoordinatorInbound> registry,
-      DatasetStore datasetStore,
-      GradientExchange exchange,
-      CheckpointFormatFactory formatFactory,
-      Timing timing,
-      Clock clock,
-      CoordinatorMetrics metrics) {
-    return create(
-        jobId,
-        settings,
-        files,
-        manager,
-        registry,
-        datasetStore,
-        exchange,
-        formatFactory,
-        timing,
-        clock,
-        metrics,
-        FailurePolicy.defaults());
-  }
-
   /** A runner that retries workers' real errors within {@code failures}' job error budget. */
   public static Behavior<Command> create(
       String jobId,

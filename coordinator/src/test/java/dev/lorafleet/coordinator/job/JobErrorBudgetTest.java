@@ -87,7 +87,8 @@ class JobErrorBudgetTest {
                     Executors.newCachedThreadPool(),
                     Clock.systemUTC(),
                     metrics,
-                    policy)),
+                    policy,
+                    dev.lorafleet.coordinator.lease.Fence.NONE)),
             "jobs");
   }
 

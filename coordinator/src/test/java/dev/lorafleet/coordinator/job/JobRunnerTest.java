@@ -245,28 +245,7 @@ class JobRunnerTest {
       throws IOException {
     startCluster(2, Duration.ofSeconds(20));
     Path train = writeLines("train.jsonl", 37);
-    JobSettings base = settings(train, 2, 3, "/m");
-    JobSettings settings =
-        new JobSettings(
-            base.name(),
-            base.model(),
-            base.datasets(),
-            base.evals(),
-            base.lora(),
-            base.epochs(),
-            base.learningRate(),
-            base.scheduler(),
-            base.warmupSteps(),
-            base.globalBatchSize(),
-            base.seed(),
-            base.weightDecay(),
-            base.maxGradNorm(),
-            base.workers(),
-            base.gpusPerWorker(),
-            base.pricePerGpuHour(),
-            base.currency(),
-            3,
-            2);
+    JobSettings settings = jobs.settings(train, 2, 3, "/m", 3);
     JobStatus straight = awaitTerminal(submit(settings, "name: quad\n").id());
     assertThat(straight.state()).isEqualTo(JobState.SUCCEEDED);
 
@@ -340,28 +319,7 @@ class JobRunnerTest {
   void failedCheckpointWritesAreReportedAndTrainingGoesOn() throws IOException {
     startCluster(2, Duration.ofSeconds(20));
     Path train = writeLines("train.jsonl", 37);
-    JobSettings base = settings(train, 2, 3, "/m");
-    JobSettings settings =
-        new JobSettings(
-            base.name(),
-            base.model(),
-            base.datasets(),
-            base.evals(),
-            base.lora(),
-            base.epochs(),
-            base.learningRate(),
-            base.scheduler(),
-            base.warmupSteps(),
-            base.globalBatchSize(),
-            base.seed(),
-            base.weightDecay(),
-            base.maxGradNorm(),
-            base.workers(),
-            base.gpusPerWorker(),
-            base.pricePerGpuHour(),
-            base.currency(),
-            2,
-            2);
+    JobSettings settings = jobs.settings(train, 2, 3, "/m", 2);
     format.failNextWrites(2); // the first two checkpoints hit a full disk
 
     JobStatus done = awaitTerminal(submit(settings, "name: quad\n").id());
