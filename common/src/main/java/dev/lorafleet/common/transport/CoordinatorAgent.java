@@ -109,6 +109,11 @@ public final class CoordinatorAgent implements Agent, GradientAdapter.Listener {
         onBroadcast(broadcast);
       } else if (command instanceof CoordinatorCommand.EndJob end) {
         onEndJob(end);
+      } else if (command instanceof CoordinatorCommand.Recycle recycle) {
+        CoordinatorJob job = jobs.get(VectorFrame.key(recycle.jobId()));
+        if (job != null) {
+          job.spare = recycle.sum();
+        }
       }
     }
     return drained;
@@ -125,7 +130,9 @@ public final class CoordinatorAgent implements Agent, GradientAdapter.Listener {
               command.round(),
               command.workerIds(),
               command.length(),
-              counters);
+              counters,
+              job.spare);
+      job.spare = null;
     } catch (RuntimeException e) {
       command.future().completeExceptionally(e);
       return;
@@ -220,6 +227,7 @@ public final class CoordinatorAgent implements Agent, GradientAdapter.Listener {
     GradientReducer gather = job.gather;
     CompletableFuture<GatherResult> future = job.future;
     finish(job, false);
+    job.spare = gather.accumulator(); // nobody saw this sum: the next gather reuses the array
     GatherResult.TimedOut result =
         new GatherResult.TimedOut(
             gather.jobId(), gather.step(), gather.round(), gather.incomplete(), gather.silent());

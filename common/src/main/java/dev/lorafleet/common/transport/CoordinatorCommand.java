@@ -20,4 +20,7 @@ sealed interface CoordinatorCommand {
       implements CoordinatorCommand {}
 
   record EndJob(String jobId) implements CoordinatorCommand {}
+
+  /** A gathered sum its caller is done with: the job's next gather sums into it. */
+  record Recycle(String jobId, float[] sum) implements CoordinatorCommand {}
 }

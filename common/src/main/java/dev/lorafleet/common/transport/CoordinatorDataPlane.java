@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * CompletableFuture<GatherResult> f = dataPlane.gather(jobId, step, workerIds, layoutLength, deadline);
  * context.pipeToSelf(f, (result, error) -> new GradientsGathered(result, error));
  * ... optimizer step ...
- * dataPlane.broadcast(jobId, step + 1, parameters);      // copies them; every worker receives them
+ * dataPlane.recycle(jobId, result.sum());               // optional: the next gather sums into it
+ * dataPlane.broadcast(jobId, step + 1, parameters);      // every worker receives them; no copy
  * }</pre>
  *
  * <p>All methods are thread-safe and never block on the network: they hand a command to the
@@ -194,9 +195,11 @@ public final class CoordinatorDataPlane implements AutoCloseable {
 
   /**
    * Sends the adapter parameters for {@code step} to every worker of the job that listens now, and
-   * keeps a copy: a worker that connects later (or asks again) receives this version too, until a
-   * newer one is broadcast. The array is copied before this method returns, so the caller may
-   * change it right away.
+   * keeps them: a worker that connects later (or asks again) receives this version too, until a
+   * newer one is broadcast. The array is not copied (a 40M-element adapter is 160 MB, copied on the
+   * step's critical path): the data plane reads it until the next broadcast of this job (or {@link
+   * #endJob}) has been called, and the caller must not change it before then. The optimizer ({@code
+   * AdamW}) writes each step into the other of two arrays for this reason.
    *
    * @return completes when every chunk has been handed to Aeron, or no worker is connected at all
    *     (delivery is Aeron's job from there; workers wait for the version they need, and ask for it
@@ -206,6 +209,16 @@ public final class CoordinatorDataPlane implements AutoCloseable {
    */
   public CompletableFuture<Void> broadcast(String jobId, long step, float[] parameters) {
     return proxy.broadcast(jobId, step, parameters);
+  }
+
+  /**
+   * Gives a gathered sum ({@link ReducedGradient#sum()}) back once the caller no longer reads it:
+   * the job's next gather of the same length sums into it instead of a new array. Optional, and
+   * worth it for large adapters: a new 40M-element sum is 160 MB the JVM zeroes on the data-plane
+   * thread, every step. The caller must not touch the array afterwards.
+   */
+  public void recycle(String jobId, float[] sum) {
+    proxy.recycle(jobId, sum);
   }
 
   /** Forgets a finished job: its pending gather is cancelled and its parameter copy released. */

@@ -23,6 +23,9 @@ final class CoordinatorJob {
   /** Frames of the finished gather that were summed while held and are still to be offered. */
   GradientReducer.SummedAhead finishedAhead = GradientReducer.SummedAhead.NONE;
 
+  /** A sum given back (or a timed-out gather's array): the next gather of its length uses it. */
+  float[] spare;
+
   float[] parameters;
   long parameterStep = -1;
 

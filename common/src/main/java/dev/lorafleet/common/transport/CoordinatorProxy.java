@@ -46,11 +46,16 @@ public final class CoordinatorProxy {
     return future;
   }
 
-  /** See {@link CoordinatorDataPlane#broadcast}: copies the parameters in the calling thread. */
+  /** See {@link CoordinatorDataPlane#broadcast}: the agent reads {@code parameters}, no copy. */
   public CompletableFuture<Void> broadcast(String jobId, long step, float[] parameters) {
     CompletableFuture<Void> future = new CompletableFuture<>();
-    offer(new CoordinatorCommand.Broadcast(jobId, step, parameters.clone(), future), future);
+    offer(new CoordinatorCommand.Broadcast(jobId, step, parameters, future), future);
     return future;
+  }
+
+  /** See {@link CoordinatorDataPlane#recycle}; dropped quietly when the queue is full. */
+  public void recycle(String jobId, float[] sum) {
+    queue.offer(new CoordinatorCommand.Recycle(jobId, sum));
   }
 
   public void endJob(String jobId) {

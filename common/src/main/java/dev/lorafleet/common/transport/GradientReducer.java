@@ -35,6 +35,10 @@ import org.agrona.DirectBuffer;
  * when their images offer them again. Any other chunking falls back to the rank-ordered adds above
  * for the rest of the gather.
  *
+ * <p>The accumulator is never zeroed: the lowest-ranked worker's chunk of a range is written
+ * ({@code 0 + w0}) and only then do the others add, so a reused array gives the same bits as a new
+ * one.
+ *
  * <p>Not thread-safe: the data-plane agent owns it.
  */
 public final class GradientReducer {
@@ -84,7 +88,7 @@ public final class GradientReducer {
   private boolean rankOrdered;
 
   /**
-   * Begins a gather.
+   * Begins a gather that sums into a new array.
    *
    * @param workerIds the expected workers; their order here does not matter (they are sorted)
    * @param length elements of every worker's vector
@@ -96,6 +100,25 @@ public final class GradientReducer {
       Collection<String> workerIds,
       int length,
       TransportCounters counters) {
+    this(jobId, step, round, workerIds, length, counters, null);
+  }
+
+  /**
+   * Begins a gather that sums into {@code spare} when it holds {@code length} floats (a sum the
+   * caller gave back), else into a new array. What {@code spare} holds does not matter: every
+   * element is written before it is read (the first worker's chunk of a range sets it, {@code 0 +
+   * w0}, the others add), so the array needs no zeroing. That is the point: a 40M-element sum is
+   * 160 MB, and allocating one per step means the JVM zeroes 160 MB per step on the data-plane
+   * thread while the workers' frames wait.
+   */
+  public GradientReducer(
+      String jobId,
+      long step,
+      int round,
+      Collection<String> workerIds,
+      int length,
+      TransportCounters counters,
+      float[] spare) {
     if (workerIds.isEmpty()) {
       throw new IllegalArgumentException(
           "gather for job " + jobId + " step " + step + " names no workers");
@@ -131,7 +154,7 @@ public final class GradientReducer {
     this.sessions = new int[n];
     this.tokens = new long[n];
     this.losses = new double[n];
-    this.accumulator = new float[length];
+    this.accumulator = spare != null && spare.length == length ? spare : new float[length];
     this.counters = counters;
     this.pendingBuffer = new DirectBuffer[n];
     this.pendingOffset = new int[n];
@@ -239,7 +262,11 @@ public final class GradientReducer {
       counters.checksum();
       return Verdict.DROPPED;
     }
-    VectorFrame.addInto(buffer, offset, accumulator);
+    if (rank == 0) {
+      VectorFrame.setInto(buffer, offset, accumulator); // nothing is in this range yet
+    } else {
+      VectorFrame.addInto(buffer, offset, accumulator);
+    }
     held[rank] = false;
     sessions[rank] = sessionId;
     if (chunkOffset == 0) {
@@ -421,6 +448,11 @@ public final class GradientReducer {
     Arrays.fill(pending, false);
     Arrays.fill(pendingBuffer, null);
     Arrays.fill(pendingImage, null);
+  }
+
+  /** The array this gather sums into (the agent reuses it after a gather that timed out). */
+  float[] accumulator() {
+    return accumulator;
   }
 
   public boolean isComplete() {

@@ -553,6 +553,33 @@ public final class VectorFrame {
     }
   }
 
+  /**
+   * Writes {@code accumulator[chunkOffset + i] = 0 + payload[i]}: the first worker's add of a
+   * range, without reading the accumulator (so it need not be zeroed, and may be a reused array).
+   * The {@code 0 +} keeps the bits of adding into zeros (it turns -0.0 into +0.0).
+   */
+  public static void setInto(DirectBuffer buffer, int offset, float[] accumulator) {
+    WireDtype dtype = dtype(buffer, offset);
+    int at = chunkOffset(buffer, offset);
+    int count = chunkLength(buffer, offset);
+    Object base = buffer.byteArray();
+    long payload = buffer.addressOffset() + offset + HEADER_LENGTH;
+    if (dtype == WireDtype.FP32 && NATIVE_LITTLE_ENDIAN && base == null) {
+      for (int i = 0; i < count; i++) {
+        accumulator[at + i] = 0f + UnsafeApi.getFloat(payload + 4L * i);
+      }
+    } else if (dtype == WireDtype.FP32) {
+      for (int i = 0; i < count; i++) {
+        accumulator[at + i] = 0f + buffer.getFloat(offset + HEADER_LENGTH + 4 * i, LITTLE_ENDIAN);
+      }
+    } else {
+      for (int i = 0; i < count; i++) {
+        accumulator[at + i] =
+            0f + fromBf16(buffer.getShort(offset + HEADER_LENGTH + 2 * i, LITTLE_ENDIAN));
+      }
+    }
+  }
+
   private static void addFp32(float[] accumulator, int at, Object base, long address, int count) {
     if (base == null) {
       addFp32OffHeap(accumulator, at, address, count); // Aeron's term buffers: the hot path

@@ -45,8 +45,13 @@ class GradientReducerTest {
    * held frame stays at the head of its worker's queue and is offered again later.
    */
   private static GradientReducer deliver(List<List<UnsafeBuffer>> frames, long seed) {
+    return deliver(frames, seed, null);
+  }
+
+  private static GradientReducer deliver(
+      List<List<UnsafeBuffer>> frames, long seed, float[] spare) {
     GradientReducer reducer =
-        new GradientReducer("job", 5, 0, WORKERS, LENGTH, new TransportCounters());
+        new GradientReducer("job", 5, 0, WORKERS, LENGTH, new TransportCounters(), spare);
     List<ArrayDeque<UnsafeBuffer>> queues = new ArrayList<>();
     frames.forEach(list -> queues.add(new ArrayDeque<>(list)));
     Random random = new Random(seed);
@@ -179,11 +184,16 @@ class GradientReducerTest {
    */
   private static GradientReducer deliverAlike(
       List<List<UnsafeBuffer>> frames, long seed, TransportCounters counters) {
+    return deliverAlike(frames, seed, counters, null);
+  }
+
+  private static GradientReducer deliverAlike(
+      List<List<UnsafeBuffer>> frames, long seed, TransportCounters counters, float[] spare) {
     List<String> ids = new ArrayList<>();
     for (int w = 0; w < frames.size(); w++) {
       ids.add("w" + w);
     }
-    GradientReducer reducer = new GradientReducer("job", 5, 0, ids, LENGTH, counters);
+    GradientReducer reducer = new GradientReducer("job", 5, 0, ids, LENGTH, counters, spare);
     List<ArrayDeque<UnsafeBuffer>> queues = new ArrayList<>();
     frames.forEach(list -> queues.add(new ArrayDeque<>(list)));
     Random random = new Random(seed);
@@ -274,6 +284,47 @@ class GradientReducerTest {
         reducer.result().sum(),
         TestVectors.referenceSum(vectors, List.of(WireDtype.FP32, WireDtype.FP32), LENGTH));
     assertThat(counters.snapshot().droppedDuplicate()).isZero();
+  }
+
+  /** An array as a recycled sum might hold: anything at all, NaN and -0.0 included. */
+  private static float[] garbage(long seed) {
+    Random random = new Random(seed);
+    float[] spare = new float[LENGTH];
+    for (int i = 0; i < LENGTH; i++) {
+      spare[i] = i % 7 == 0 ? Float.NaN : i % 5 == 0 ? -0f : random.nextFloat() * 1e30f;
+    }
+    return spare;
+  }
+
+  @Test
+  void aReusedSumArrayGivesTheSameBitsAsANewOneOnEveryPath() {
+    // every worker has -0.0 at the same elements: 0 + -0.0 + -0.0 ... is +0.0, the bits to keep
+    List<float[]> vectors = vectors(13);
+    for (float[] v : vectors) {
+      for (int i = 0; i < LENGTH; i += 11) {
+        v[i] = -0f;
+      }
+    }
+    // rank-ordered adds (workers chunk differently, mixed dtypes)
+    float[] spare = garbage(1);
+    GradientReducer ranked = deliver(workerFrames(vectors), 3, spare);
+    assertThat(ranked.result().sum()).isSameAs(spare);
+    assertBitwiseEqual(spare, deliver(workerFrames(vectors), 4).result().sum());
+    // the fast path (every worker chunks alike), two and four workers
+    for (int n : new int[] {2, 4}) {
+      List<float[]> some = vectors.subList(0, n);
+      List<List<UnsafeBuffer>> frames = alikeFrames(some, 1000);
+      float[] reused = garbage(n);
+      deliverAlike(frames, 5, new TransportCounters(), reused);
+      assertBitwiseEqual(reused, deliverAlike(frames, 6, new TransportCounters()).result().sum());
+      assertThat(Float.floatToRawIntBits(reused[0])).isZero(); // +0.0, not -0.0 or garbage
+    }
+    // one worker: its vector, with -0.0 turned into +0.0 as adding to zeros does
+    List<List<UnsafeBuffer>> one = alikeFrames(vectors.subList(0, 1), 999);
+    float[] reused = garbage(7);
+    deliverAlike(one, 8, new TransportCounters(), reused);
+    assertBitwiseEqual(
+        reused, TestVectors.referenceSum(vectors.subList(0, 1), List.of(WireDtype.FP32), LENGTH));
   }
 
   @Test

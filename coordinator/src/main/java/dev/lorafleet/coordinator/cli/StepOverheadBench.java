@@ -207,7 +207,8 @@ final class StepOverheadBench implements Callable<Integer> {
           long t1 = System.nanoTime();
           optimizer.apply(complete.gradient().sum(), complete.gradient().tokenCount(), step);
           long t2 = System.nanoTime();
-          CompletableFuture<Void> sent = coordinator.broadcast(job, step + 1, params);
+          CompletableFuture<Void> sent =
+              coordinator.broadcast(job, step + 1, optimizer.optimizer().params());
           awaitAll(pool, planes, job, step + 1);
           sent.get(600, TimeUnit.SECONDS);
           long t3 = System.nanoTime();

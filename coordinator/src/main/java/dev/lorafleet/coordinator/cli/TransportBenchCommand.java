@@ -3,7 +3,6 @@ package dev.lorafleet.coordinator.cli;
 import dev.lorafleet.common.transport.CoordinatorDataPlane;
 import dev.lorafleet.common.transport.DataPlaneConfig;
 import dev.lorafleet.common.transport.DataPlaneConfig.Transport;
-import dev.lorafleet.common.transport.DataPlaneDriver;
 import dev.lorafleet.common.transport.GatherResult;
 import dev.lorafleet.common.transport.GradientReducer;
 import dev.lorafleet.common.transport.ReducedGradient;
@@ -484,7 +483,13 @@ final class TransportBenchCommand implements Callable<Integer> {
         command.add(java);
         command.add("-Xmx" + senderHeap);
         command.add("-XX:+UseSerialGC");
-        command.add("-Dlorafleet.dataplane.maxParkNanos=" + DataPlaneDriver.MAX_PARK_NANOS);
+        // the data plane's and Aeron's tuning properties (-Dlorafleet.dataplane.yields=…) apply
+        // to the senders too
+        for (String p : System.getProperties().stringPropertyNames()) {
+          if (p.startsWith("lorafleet.dataplane.") || p.startsWith("aeron.")) {
+            command.add("-D" + p + "=" + System.getProperty(p));
+          }
+        }
         command.add("--add-exports");
         command.add("java.base/jdk.internal.misc=ALL-UNNAMED");
         command.add("-cp");
@@ -643,6 +648,7 @@ final class TransportBenchCommand implements Callable<Integer> {
       }
       ReducedGradient sum = complete.gradient();
       checkSum(sum.sum(), length);
+      coordinator.recycle(JOB, sum.sum()); // as the job runner does once the optimizer is done
       return elapsed / 1e9;
     }
 

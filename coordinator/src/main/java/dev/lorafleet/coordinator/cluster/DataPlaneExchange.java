@@ -48,6 +48,11 @@ public final class DataPlaneExchange implements GradientExchange, AutoCloseable 
   }
 
   @Override
+  public void recycle(String jobId, float[] sum) {
+    plane.recycle(jobId, sum);
+  }
+
+  @Override
   public void endJob(String jobId) {
     plane.endJob(jobId);
   }

@@ -32,7 +32,17 @@ public interface GradientExchange {
       int length,
       Duration deadline);
 
-  /** Sends the parameters to train {@code step} with; the array is copied before returning. */
+  /**
+   * Gives a {@link Gathered.Complete#sum()} back once nothing reads it any more: the job's next
+   * gather may sum into it instead of a new array (see {@code CoordinatorDataPlane.recycle}). The
+   * caller must not touch the array afterwards. Optional: the default forgets it.
+   */
+  default void recycle(String jobId, float[] sum) {}
+
+  /**
+   * Sends the parameters to train {@code step} with. The array is not copied: it must not change
+   * until the job's next broadcast has been called (see {@code CoordinatorDataPlane.broadcast}).
+   */
   CompletableFuture<Void> broadcast(String jobId, long step, float[] parameters);
 
   /** Forgets a finished job. */

@@ -1326,7 +1326,10 @@ public final class JobRunner extends AbstractBehavior<JobRunner.Command> {
             CompletableFuture.supplyAsync(
                 () -> {
                   optimizerStartNanos = System.nanoTime();
-                  return optimizer.apply(complete.sum(), complete.tokens(), step);
+                  GradientStep.Outcome outcome =
+                      optimizer.apply(complete.sum(), complete.tokens(), step);
+                  exchange.recycle(jobId, complete.sum()); // the next step sums into it
+                  return outcome;
                 },
                 io),
             (outcome, failure) ->

@@ -11,7 +11,11 @@ public final class AdamW {
   public static final double DEFAULT_BETA2 = 0.999;
   public static final double DEFAULT_EPS = 1e-8;
 
-  private final float[] params;
+  private float[] params;
+
+  /** Where the next step writes the new parameters; then the two arrays swap. */
+  private float[] next;
+
   private final float[] m;
   private final float[] v;
   private final double beta1;
@@ -80,6 +84,10 @@ public final class AdamW {
     float sqrtBc2 = (float) Math.sqrt(biasCorrection2);
     float epsF = (float) eps;
     boolean decays = weightDecay != 0.0;
+    if (next == null) {
+      next = new float[params.length];
+    }
+    float[] out = next;
     for (int i = 0; i < params.length; i++) {
       float gi = g[i];
       float p = decays ? params[i] * decay : params[i];
@@ -88,11 +96,18 @@ public final class AdamW {
       m[i] = mi;
       v[i] = vi;
       float denom = (float) Math.sqrt(vi) / sqrtBc2 + epsF;
-      params[i] = p - stepSize * (mi / denom);
+      out[i] = p - stepSize * (mi / denom);
     }
+    next = params;
+    params = out;
   }
 
-  /** The master parameters (live: the next step changes them). */
+  /**
+   * The master parameters. A step writes its result into a second array and swaps the two, so the
+   * array returned here is not changed by the next step, only by the one after it. That lets the
+   * data plane send it (and re-send it to a late worker) without a copy until the next version
+   * replaces it.
+   */
   public float[] params() {
     return params;
   }

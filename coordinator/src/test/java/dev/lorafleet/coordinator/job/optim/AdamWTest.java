@@ -13,10 +13,25 @@ class AdamWTest {
     float[] p = {1.0f, -2.0f, 0.5f};
     AdamW adam = new AdamW(p, 0.0);
     adam.step(new float[] {0.3f, -4.0f, 1e-3f}, 0.1);
-    assertThat(p[0]).isCloseTo(0.9f, within(1e-6f));
-    assertThat(p[1]).isCloseTo(-1.9f, within(1e-6f));
-    assertThat(p[2]).isCloseTo(0.4f, within(1e-5f));
+    assertThat(adam.params()[0]).isCloseTo(0.9f, within(1e-6f));
+    assertThat(adam.params()[1]).isCloseTo(-1.9f, within(1e-6f));
+    assertThat(adam.params()[2]).isCloseTo(0.4f, within(1e-5f));
     assertThat(adam.stepsTaken()).isEqualTo(1);
+  }
+
+  @Test
+  void aStepLeavesTheArrayItWasGivenAsItWasAndTheStepAfterReusesIt() {
+    // the data plane sends params() without a copy: the next step must not change that array
+    float[] p = {1.0f, -2.0f};
+    AdamW adam = new AdamW(p, 0.0);
+    adam.step(new float[] {0.5f, 0.5f}, 0.1);
+    float[] first = adam.params();
+    assertThat(first).isNotSameAs(p);
+    assertThat(p).containsExactly(1.0f, -2.0f);
+    float[] firstValues = first.clone();
+    adam.step(new float[] {0.5f, 0.5f}, 0.1);
+    assertThat(first).containsExactly(firstValues);
+    assertThat(adam.params()).isSameAs(p).isNotEqualTo(firstValues);
   }
 
   @Test
@@ -25,7 +40,7 @@ class AdamWTest {
     AdamW adam = new AdamW(p, 0.1);
     adam.step(new float[] {1.0f}, 0.01);
     // p * (1 - lr*wd) - lr * sign(g) = 2 * 0.999 - 0.01
-    assertThat(p[0]).isCloseTo(1.988f, within(1e-6f));
+    assertThat(adam.params()[0]).isCloseTo(1.988f, within(1e-6f));
   }
 
   @Test
@@ -51,8 +66,8 @@ class AdamWTest {
       }
       adam.step(new float[] {(float) g[0], (float) g[1]}, lr);
     }
-    assertThat((double) p[0]).isCloseTo(rp[0], within(1e-6));
-    assertThat((double) p[1]).isCloseTo(rp[1], within(1e-6));
+    assertThat((double) adam.params()[0]).isCloseTo(rp[0], within(1e-6));
+    assertThat((double) adam.params()[1]).isCloseTo(rp[1], within(1e-6));
     assertThat((double) adam.expAvg()[1]).isCloseTo(rm[1], within(1e-6));
     assertThat((double) adam.expAvgSq()[1]).isCloseTo(rv[1], within(1e-7));
   }
