@@ -197,9 +197,11 @@ public final class CoordinatorDataPlane implements AutoCloseable {
    * Sends the adapter parameters for {@code step} to every worker of the job that listens now, and
    * keeps them: a worker that connects later (or asks again) receives this version too, until a
    * newer one is broadcast. The array is not copied (a 40M-element adapter is 160 MB, copied on the
-   * step's critical path): the data plane reads it until the next broadcast of this job (or {@link
-   * #endJob}) has been called, and the caller must not change it before then. The optimizer ({@code
-   * AdamW}) writes each step into the other of two arrays for this reason.
+   * step's critical path): the data plane reads it until its agent takes up the job's next
+   * broadcast (or {@link #endJob}). The caller must not change it before something it asked after
+   * that next broadcast has completed: the next broadcast's future, or a gather started after it.
+   * The optimizer ({@code AdamW}) writes each step into the other of two arrays for this reason: it
+   * overwrites an array only after the next step's gather completed.
    *
    * @return completes when every chunk has been handed to Aeron, or no worker is connected at all
    *     (delivery is Aeron's job from there; workers wait for the version they need, and ask for it

@@ -41,7 +41,8 @@ public interface GradientExchange {
 
   /**
    * Sends the parameters to train {@code step} with. The array is not copied: it must not change
-   * until the job's next broadcast has been called (see {@code CoordinatorDataPlane.broadcast}).
+   * until a gather started after the job's next broadcast has completed (see {@code
+   * CoordinatorDataPlane.broadcast}).
    */
   CompletableFuture<Void> broadcast(String jobId, long step, float[] parameters);
 
