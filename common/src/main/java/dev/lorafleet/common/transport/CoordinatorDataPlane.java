@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.LockSupport;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -131,7 +132,7 @@ public final class CoordinatorDataPlane implements AutoCloseable {
           gradients,
           parameters,
           runner,
-          new CoordinatorProxy(queue, clock),
+          new CoordinatorProxy(queue, clock, () -> LockSupport.unpark(runner.thread())),
           counters,
           endpoints);
     } catch (RuntimeException e) {

@@ -14,11 +14,24 @@ import org.agrona.concurrent.NanoClock;
 public final class CoordinatorProxy {
   private final ManyToOneConcurrentArrayQueue<CoordinatorCommand> queue;
   private final NanoClock clock;
+  private final Runnable wake;
 
+  /** A proxy for an agent driven by hand (tests): nothing to wake. */
   public CoordinatorProxy(
       ManyToOneConcurrentArrayQueue<CoordinatorCommand> queue, NanoClock clock) {
+    this(queue, clock, () -> {});
+  }
+
+  /**
+   * @param wake called after each command is queued: unparks the agent's thread, so a gather or
+   *     broadcast starts at once instead of when the idle agent's park (up to 1 ms) ends; the first
+   *     gradient frames then find it awake
+   */
+  public CoordinatorProxy(
+      ManyToOneConcurrentArrayQueue<CoordinatorCommand> queue, NanoClock clock, Runnable wake) {
     this.queue = queue;
     this.clock = clock;
+    this.wake = wake;
   }
 
   /** See {@link CoordinatorDataPlane#gather}. */
@@ -55,7 +68,7 @@ public final class CoordinatorProxy {
 
   /** See {@link CoordinatorDataPlane#recycle}; dropped quietly when the queue is full. */
   public void recycle(String jobId, float[] sum) {
-    queue.offer(new CoordinatorCommand.Recycle(jobId, sum));
+    queue.offer(new CoordinatorCommand.Recycle(jobId, sum)); // no hurry: no wake-up
   }
 
   public void endJob(String jobId) {
@@ -63,7 +76,9 @@ public final class CoordinatorProxy {
   }
 
   private void offer(CoordinatorCommand command, CompletableFuture<?> future) {
-    if (!queue.offer(command)) {
+    if (queue.offer(command)) {
+      wake.run();
+    } else {
       DataPlaneException error =
           new DataPlaneException(
               "the data plane's command queue is full ("
