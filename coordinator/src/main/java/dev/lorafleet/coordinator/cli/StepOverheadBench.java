@@ -206,6 +206,7 @@ final class StepOverheadBench implements Callable<Integer> {
           CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new)).join();
           long t1 = System.nanoTime();
           optimizer.apply(complete.gradient().sum(), complete.gradient().tokenCount(), step);
+          coordinator.recycle(job, complete.gradient().sum()); // as the job runner does
           long t2 = System.nanoTime();
           CompletableFuture<Void> sent =
               coordinator.broadcast(job, step + 1, optimizer.optimizer().params());
