@@ -172,6 +172,15 @@ final class StepOverheadBench implements Callable<Integer> {
         }
         grads.add(g);
       }
+      // every worker hears the first broadcast: one that connects after it asks for a re-send,
+      // which the others (done with that version, no longer reading) would hold back
+      long connectDeadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (!planes.stream().allMatch(WorkerDataPlane::isConnected)) {
+        if (System.nanoTime() - connectDeadline > 0) {
+          throw new IllegalStateException("the bench workers did not connect within 30 s");
+        }
+        Thread.sleep(1);
+      }
       float[] params = new float[size];
       GradientStep optimizer =
           new GradientStep(

@@ -72,7 +72,7 @@ final class TransportBenchSender {
       Map<Integer, float[]> vectors,
       BufferedReader in,
       PrintStream out)
-      throws IOException {
+      throws IOException, InterruptedException {
     DataPlaneConfig config =
         DataPlaneConfig.defaults()
             .withTermLength(Integer.parseInt(options.get("term-length")))
@@ -85,6 +85,10 @@ final class TransportBenchSender {
     try (WorkerDataPlane dataPlane =
         WorkerDataPlane.connect(
             DataPlaneEndpoints.parse(options.get("endpoints")), "sender-" + index, config)) {
+      long connectDeadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (!dataPlane.isConnected() && System.nanoTime() - connectDeadline < 0) {
+        Thread.sleep(1); // so that every sender hears the first broadcast
+      }
       out.println(REPLY + "READY");
       String line;
       while ((line = in.readLine()) != null) {

@@ -326,6 +326,16 @@ public final class WorkerDataPlane implements AutoCloseable {
     adapter.forget(jobId);
   }
 
+  /**
+   * Whether both channels are up: the coordinator's broadcast reaches this worker and this worker's
+   * gradients reach the coordinator. A broadcast sent before it is true misses this worker, which
+   * then asks for a re-send; that re-send travels to every worker and waits, by the broadcast's
+   * flow control, until each of them reads again.
+   */
+  public boolean isConnected() {
+    return link.parameters().isConnected() && link.gradients().publication().isConnected();
+  }
+
   /** Totals since {@link #connect}, for metrics. */
   public DataPlaneCounters counters() {
     return counters.snapshot();
