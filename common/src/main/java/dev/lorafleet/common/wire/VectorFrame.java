@@ -534,23 +534,7 @@ public final class VectorFrame {
    * the frame where it lies (the checksum pass has just brought it into cache).
    */
   public static void addInto(DirectBuffer buffer, int offset, float[] accumulator) {
-    WireDtype dtype = dtype(buffer, offset);
-    int at = chunkOffset(buffer, offset);
-    int count = chunkLength(buffer, offset);
-    Object base = buffer.byteArray();
-    long payload = buffer.addressOffset() + offset + HEADER_LENGTH;
-    if (dtype == WireDtype.FP32 && NATIVE_LITTLE_ENDIAN) {
-      addFp32(accumulator, at, base, payload, count);
-    } else if (dtype == WireDtype.FP32) {
-      for (int i = 0; i < count; i++) {
-        accumulator[at + i] += buffer.getFloat(offset + HEADER_LENGTH + 4 * i, LITTLE_ENDIAN);
-      }
-    } else {
-      for (int i = 0; i < count; i++) {
-        accumulator[at + i] +=
-            fromBf16(buffer.getShort(offset + HEADER_LENGTH + 2 * i, LITTLE_ENDIAN));
-      }
-    }
+    combineInto(buffer, offset, accumulator, false);
   }
 
   /**
@@ -559,23 +543,30 @@ public final class VectorFrame {
    * The {@code 0 +} keeps the bits of adding into zeros (it turns -0.0 into +0.0).
    */
   public static void setInto(DirectBuffer buffer, int offset, float[] accumulator) {
+    combineInto(buffer, offset, accumulator, true);
+  }
+
+  /** {@code acc[i] = (first ? 0 : acc[i]) + payload[i]} over the frame's range. */
+  private static void combineInto(
+      DirectBuffer buffer, int offset, float[] accumulator, boolean first) {
     WireDtype dtype = dtype(buffer, offset);
     int at = chunkOffset(buffer, offset);
     int count = chunkLength(buffer, offset);
     Object base = buffer.byteArray();
     long payload = buffer.addressOffset() + offset + HEADER_LENGTH;
-    if (dtype == WireDtype.FP32 && NATIVE_LITTLE_ENDIAN && base == null) {
+    if (dtype == WireDtype.FP32 && NATIVE_LITTLE_ENDIAN && first && base == null) {
       for (int i = 0; i < count; i++) {
         accumulator[at + i] = 0f + UnsafeApi.getFloat(payload + 4L * i);
       }
-    } else if (dtype == WireDtype.FP32) {
-      for (int i = 0; i < count; i++) {
-        accumulator[at + i] = 0f + buffer.getFloat(offset + HEADER_LENGTH + 4 * i, LITTLE_ENDIAN);
-      }
+    } else if (dtype == WireDtype.FP32 && NATIVE_LITTLE_ENDIAN && !first) {
+      addFp32(accumulator, at, base, payload, count);
     } else {
       for (int i = 0; i < count; i++) {
-        accumulator[at + i] =
-            0f + fromBf16(buffer.getShort(offset + HEADER_LENGTH + 2 * i, LITTLE_ENDIAN));
+        float value =
+            dtype == WireDtype.FP32
+                ? buffer.getFloat(offset + HEADER_LENGTH + 4 * i, LITTLE_ENDIAN)
+                : fromBf16(buffer.getShort(offset + HEADER_LENGTH + 2 * i, LITTLE_ENDIAN));
+        accumulator[at + i] = (first ? 0f : accumulator[at + i]) + value;
       }
     }
   }
