@@ -175,9 +175,10 @@ public final class DataPlaneDriver implements AutoCloseable {
    * limit, the receiver's), often more threads than cores. A yield hands the core to one of them at
    * once and costs a microsecond when none is waiting; a park sleeps at least the kernel's timer
    * slack (50 µs), so parking early stalls the pipeline. Measured side by side on the 2-core VM
-   * (Aeron IPC, same jar): 200 yields gave 4.4-5.6 GB/s gather+broadcast per cell where 20 gave
-   * 3.9-5.2; an idle thread still parks after about a millisecond. A 50 µs park cap was no faster
-   * than 1 ms on shared cores (the extra wake-ups compete for the same cores).
+   * (Aeron IPC, same jar, two runs each): 200 yields gave 4.49 and 4.67 GB/s gather+broadcast
+   * (geometric mean of six cells) where 20 gave 3.67 and 4.02; an idle thread still parks after
+   * about a millisecond. A 50 µs park cap was no faster than 1 ms on shared cores (the extra
+   * wake-ups compete for the same cores).
    */
   public static IdleStrategy idleStrategy() {
     return new BackoffIdleStrategy(10, YIELDS, 1_000, MAX_PARK_NANOS);
