@@ -3,7 +3,6 @@ package dev.lorafleet.coordinator.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.lorafleet.common.protocol.CoordinatorHello;
 import dev.lorafleet.common.spec.JobSpec;
 import dev.lorafleet.common.spec.JobSpecParser;
 import dev.lorafleet.common.spec.PathPolicy;
@@ -12,15 +11,10 @@ import dev.lorafleet.coordinator.api.JobServiceException;
 import dev.lorafleet.coordinator.api.JobState;
 import dev.lorafleet.coordinator.api.SubmitResult;
 import dev.lorafleet.coordinator.checkpoint.TestingRawFormat;
-import dev.lorafleet.coordinator.cluster.DatasetStore;
-import dev.lorafleet.coordinator.cluster.WorkerRegistry;
-import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executors;
 import java.util.stream.Stream;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -37,24 +31,9 @@ class ActorJobServiceTest {
 
   @BeforeEach
   void start() {
-    DatasetStore store = new DatasetStore();
-    ActorRef<CoordinatorInbound> registry =
-        kit.spawn(
-            WorkerRegistry.create(
-                store, Executors.newCachedThreadPool(), new CoordinatorHello("none", 1)));
-    ActorRef<JobManager.Command> manager =
-        kit.spawn(
-            JobManager.create(
-                new JobManager.Services(
-                    dir.resolve("data"),
-                    registry,
-                    store,
-                    new InMemoryExchange(),
-                    (s, json, length) -> new TestingRawFormat(),
-                    JobRunner.Timing.defaults(),
-                    Executors.newCachedThreadPool(),
-                    Clock.systemUTC(),
-                    CoordinatorMetrics.create())));
+    QuadJobs jobs = new QuadJobs(kit, dir, new InMemoryExchange(), new TestingRawFormat());
+    ActorRef<CoordinatorInbound> registry = jobs.startCoordinator("", JobRunner.Timing.defaults());
+    ActorRef<JobManager.Command> manager = jobs.manager();
     service =
         new ActorJobService(
             kit.system(),

@@ -3,17 +3,13 @@ package dev.lorafleet.coordinator.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.lorafleet.common.protocol.CoordinatorHello;
 import dev.lorafleet.coordinator.api.EpochReport;
 import dev.lorafleet.coordinator.api.JobState;
 import dev.lorafleet.coordinator.checkpoint.TestingRawFormat;
-import dev.lorafleet.coordinator.cluster.DatasetStore;
 import dev.lorafleet.coordinator.cluster.WorkerRegistry;
 import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
 import dev.lorafleet.worker.cluster.JobComputeFactory;
-import dev.lorafleet.worker.cluster.WorkerNode;
-import dev.lorafleet.worker.cluster.WorkerSettings;
 import dev.lorafleet.worker.data.BadRecordException;
 import dev.lorafleet.worker.metrics.Scrape;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -22,11 +18,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -48,12 +42,11 @@ class JobErrorBudgetTest {
   private final TestingRawFormat format = new TestingRawFormat();
   private final CoordinatorMetrics metrics = CoordinatorMetrics.create();
   private ActorRef<CoordinatorInbound> registry;
-  private ActorRef<JobManager.Command> manager;
   private QuadJobs jobs;
 
   @org.junit.jupiter.api.BeforeEach
   void jobHelpers() {
-    jobs = new QuadJobs(kit, dir, () -> manager);
+    jobs = new QuadJobs(kit, dir, exchange, format);
   }
 
   @AfterEach
@@ -62,50 +55,11 @@ class JobErrorBudgetTest {
   }
 
   private void startCoordinator(FailurePolicy policy) {
-    DatasetStore store = new DatasetStore();
-    registry =
-        kit.spawn(
-            WorkerRegistry.create(
-                store,
-                Executors.newCachedThreadPool(),
-                new CoordinatorHello("in-memory", 1),
-                metrics,
-                policy,
-                Clock.systemUTC()),
-            "registry");
-    manager =
-        kit.spawn(
-            JobManager.create(
-                new JobManager.Services(
-                    dir.resolve("data"),
-                    registry,
-                    store,
-                    exchange,
-                    (settings, json, length) -> format,
-                    new JobRunner.Timing(
-                        Duration.ofSeconds(20), Duration.ofSeconds(20), Duration.ofSeconds(20)),
-                    Executors.newCachedThreadPool(),
-                    Clock.systemUTC(),
-                    metrics,
-                    policy,
-                    dev.lorafleet.coordinator.lease.Fence.NONE)),
-            "jobs");
+    registry = jobs.startCoordinator("", QuadJobs.timing(Duration.ofSeconds(20)), metrics, policy);
   }
 
   private void startWorker(int i, JobComputeFactory compute) {
-    kit.spawn(
-        WorkerNode.create(
-            new WorkerSettings(
-                "w" + i,
-                "node-" + i,
-                1,
-                "cpu",
-                "127.0.0.1",
-                dir.resolve("cache-" + i),
-                Duration.ofSeconds(10)),
-            compute,
-            exchange),
-        "worker-" + i);
+    jobs.startWorker(i, compute);
   }
 
   private JobSettings settings(Path train, int workers, int epochs) throws IOException {

@@ -3,15 +3,9 @@ package dev.lorafleet.coordinator.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.lorafleet.common.protocol.CoordinatorHello;
 import dev.lorafleet.coordinator.api.JobState;
 import dev.lorafleet.coordinator.checkpoint.TestingRawFormat;
-import dev.lorafleet.coordinator.cluster.DatasetStore;
-import dev.lorafleet.coordinator.cluster.WorkerRegistry;
 import dev.lorafleet.coordinator.metrics.CoordinatorMetrics;
-import dev.lorafleet.worker.cluster.CoordinatorInbound;
-import dev.lorafleet.worker.cluster.WorkerNode;
-import dev.lorafleet.worker.cluster.WorkerSettings;
 import dev.lorafleet.worker.metrics.DeviceMemoryProbe.DeviceMemory;
 import dev.lorafleet.worker.metrics.Scrape;
 import dev.lorafleet.worker.metrics.WorkerMetrics;
@@ -21,13 +15,10 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -48,12 +39,12 @@ class JobRunnerMetricsTest {
       List.of(
           new WorkerMetrics(workerRegistries.get(0), "w0", List::<DeviceMemory>of),
           new WorkerMetrics(workerRegistries.get(1), "w1", List::<DeviceMemory>of));
-  private ActorRef<JobManager.Command> manager;
+  private final InMemoryExchange exchange = new InMemoryExchange();
   private QuadJobs jobs;
 
   @org.junit.jupiter.api.BeforeEach
   void jobHelpers() {
-    jobs = new QuadJobs(kit, dir, () -> manager);
+    jobs = new QuadJobs(kit, dir, exchange, new TestingRawFormat());
   }
 
   @AfterEach
@@ -165,48 +156,11 @@ class JobRunnerMetricsTest {
   }
 
   private void startCluster(int workers) {
-    DatasetStore store = new DatasetStore();
-    InMemoryExchange exchange = new InMemoryExchange();
-    ActorRef<CoordinatorInbound> registry =
-        kit.spawn(
-            WorkerRegistry.create(
-                store,
-                Executors.newCachedThreadPool(),
-                new CoordinatorHello("in-memory", 1),
-                metrics),
-            "registry");
+    jobs.startCoordinator(
+        "", QuadJobs.timing(Duration.ofSeconds(20)), metrics, FailurePolicy.defaults());
     for (int i = 0; i < workers; i++) {
-      kit.spawn(
-          WorkerNode.create(
-              new WorkerSettings(
-                  "w" + i,
-                  "node-" + i,
-                  1,
-                  "cpu",
-                  "127.0.0.1",
-                  dir.resolve("cache-" + i),
-                  Duration.ofSeconds(10)),
-              TestingQuadraticCompute.factory(),
-              exchange,
-              workerMetrics.get(i)),
-          "worker-" + i);
+      jobs.startWorker(i, TestingQuadraticCompute.factory(), exchange, workerMetrics.get(i));
     }
-    TestingRawFormat format = new TestingRawFormat();
-    manager =
-        kit.spawn(
-            JobManager.create(
-                new JobManager.Services(
-                    dir.resolve("data"),
-                    registry,
-                    store,
-                    exchange,
-                    (settings, json, length) -> format,
-                    new JobRunner.Timing(
-                        Duration.ofSeconds(20), Duration.ofSeconds(20), Duration.ofSeconds(20)),
-                    Executors.newCachedThreadPool(),
-                    Clock.systemUTC(),
-                    metrics)),
-            "jobs");
   }
 
   private JobSettings settings(Path train, int epochs) throws IOException {

@@ -3,26 +3,21 @@ package dev.lorafleet.coordinator.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.lorafleet.common.protocol.CoordinatorHello;
 import dev.lorafleet.coordinator.api.EpochReport;
 import dev.lorafleet.coordinator.api.JobReport;
 import dev.lorafleet.coordinator.api.JobState;
 import dev.lorafleet.coordinator.checkpoint.Checkpointer;
 import dev.lorafleet.coordinator.checkpoint.TestingRawFormat;
 import dev.lorafleet.coordinator.checkpoint.TrainerState;
-import dev.lorafleet.coordinator.cluster.DatasetStore;
-import dev.lorafleet.coordinator.cluster.WorkerRegistry;
 import dev.lorafleet.worker.cluster.CoordinatorInbound;
 import dev.lorafleet.worker.cluster.WorkerNode;
 import dev.lorafleet.worker.cluster.WorkerSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -40,12 +35,13 @@ class JobRunnerTest {
   private final ActorTestKit kit = ActorTestKit.create();
   private final InMemoryExchange exchange = new InMemoryExchange();
   private final TestingRawFormat format = new TestingRawFormat();
-  private ActorRef<JobManager.Command> manager;
   private QuadJobs jobs;
+  private ActorRef<CoordinatorInbound> registry;
+  private ActorRef<JobManager.Command> manager;
 
   @org.junit.jupiter.api.BeforeEach
   void jobHelpers() {
-    jobs = new QuadJobs(kit, dir, () -> manager);
+    jobs = new QuadJobs(kit, dir, exchange, format);
   }
 
   @AfterEach
@@ -53,50 +49,17 @@ class JobRunnerTest {
     kit.shutdownTestKit();
   }
 
-  private ActorRef<CoordinatorInbound> registry;
-
   private void startCluster(int workers, Duration stepDeadline) {
     startCoordinator("", stepDeadline);
     for (int i = 0; i < workers; i++) {
-      kit.spawn(
-          WorkerNode.create(
-              new WorkerSettings(
-                  "w" + i,
-                  "node-" + i,
-                  1,
-                  "cpu",
-                  "127.0.0.1",
-                  dir.resolve("cache-" + i),
-                  Duration.ofSeconds(10)),
-              TestingQuadraticCompute.factory(),
-              exchange),
-          "worker-" + i);
+      jobs.startWorker(i, TestingQuadraticCompute.factory());
     }
   }
 
   /** The coordinator's side: registry and job manager (a restart spawns new ones). */
   private void startCoordinator(String incarnation, Duration stepDeadline) {
-    DatasetStore store = new DatasetStore();
-    registry =
-        kit.spawn(
-            WorkerRegistry.create(
-                store, Executors.newCachedThreadPool(), new CoordinatorHello("in-memory", 1)),
-            "registry" + incarnation);
-    manager =
-        kit.spawn(
-            JobManager.create(
-                new JobManager.Services(
-                    dir.resolve("data"),
-                    registry,
-                    store,
-                    exchange,
-                    (settings, json, length) -> format,
-                    new JobRunner.Timing(
-                        stepDeadline, Duration.ofSeconds(20), Duration.ofSeconds(20)),
-                    Executors.newCachedThreadPool(),
-                    Clock.systemUTC(),
-                    dev.lorafleet.coordinator.metrics.CoordinatorMetrics.create())),
-            "jobs" + incarnation);
+    registry = jobs.startCoordinator(incarnation, QuadJobs.timing(stepDeadline));
+    manager = jobs.manager();
   }
 
   private JobSettings settings(Path train, int workers, int epochs, String model)

@@ -2,24 +2,17 @@ package dev.lorafleet.coordinator.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lorafleet.common.protocol.CoordinatorHello;
 import dev.lorafleet.coordinator.api.EpochReport;
 import dev.lorafleet.coordinator.api.JobState;
 import dev.lorafleet.coordinator.checkpoint.TestingRawFormat;
-import dev.lorafleet.coordinator.cluster.DatasetStore;
-import dev.lorafleet.coordinator.cluster.WorkerRegistry;
-import dev.lorafleet.worker.cluster.CoordinatorInbound;
 import dev.lorafleet.worker.cluster.WorkerExchange;
 import dev.lorafleet.worker.cluster.WorkerNode;
-import dev.lorafleet.worker.cluster.WorkerSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -41,12 +34,11 @@ class MembershipChangeTest {
   private final ActorTestKit kit = ActorTestKit.create();
   private final InMemoryExchange exchange = new InMemoryExchange();
   private final TestingRawFormat format = new TestingRawFormat();
-  private ActorRef<JobManager.Command> manager;
   private QuadJobs jobs;
 
   @org.junit.jupiter.api.BeforeEach
   void jobHelpers() {
-    jobs = new QuadJobs(kit, dir, () -> manager);
+    jobs = new QuadJobs(kit, dir, exchange, format);
   }
 
   @AfterEach
@@ -59,43 +51,14 @@ class MembershipChangeTest {
   }
 
   private void startCoordinator(Duration pauseAfter) {
-    DatasetStore store = new DatasetStore();
-    ActorRef<CoordinatorInbound> registry =
-        kit.spawn(
-            WorkerRegistry.create(
-                store, Executors.newCachedThreadPool(), new CoordinatorHello("in-memory", 1)),
-            "registry");
-    manager =
-        kit.spawn(
-            JobManager.create(
-                new JobManager.Services(
-                    dir.resolve("data"),
-                    registry,
-                    store,
-                    exchange,
-                    (settings, json, length) -> format,
-                    new JobRunner.Timing(
-                        STEP_DEADLINE, Duration.ofSeconds(20), Duration.ofSeconds(20), pauseAfter),
-                    Executors.newCachedThreadPool(),
-                    Clock.systemUTC(),
-                    dev.lorafleet.coordinator.metrics.CoordinatorMetrics.create())),
-            "jobs");
+    jobs.startCoordinator(
+        "",
+        new JobRunner.Timing(
+            STEP_DEADLINE, Duration.ofSeconds(20), Duration.ofSeconds(20), pauseAfter));
   }
 
-  private ActorRef<WorkerNode.Command> startWorker(String id, WorkerExchange.Factory exchange) {
-    return kit.spawn(
-        WorkerNode.create(
-            new WorkerSettings(
-                id,
-                "node-" + id,
-                1,
-                "cpu",
-                "127.0.0.1",
-                dir.resolve("cache-" + id),
-                Duration.ofSeconds(10)),
-            TestingQuadraticCompute.factory(),
-            exchange),
-        "worker-" + id);
+  private ActorRef<WorkerNode.Command> startWorker(int i, WorkerExchange.Factory exchange) {
+    return jobs.startWorker(i, TestingQuadraticCompute.factory(), exchange, null);
   }
 
   private JobSettings settings(Path train, int workers, int epochs) throws IOException {
@@ -181,15 +144,15 @@ class MembershipChangeTest {
   void shouldGiveAWorkerThatJoinsMidRunTheJobAndAShareFromTheNextStep() throws Exception {
     startCoordinator();
     CountDownLatch gate = new CountDownLatch(1);
-    startWorker("w0", heldAt(3, gate));
+    startWorker(0, heldAt(3, gate));
     CountDownLatch reached = new CountDownLatch(1);
-    ActorRef<WorkerNode.Command> victim = startWorker("w1", losingFrom(3, reached));
+    ActorRef<WorkerNode.Command> victim = startWorker(1, losingFrom(3, reached));
     Path train = writeLines("train.jsonl", 20);
     JobStatus job = submit(settings(train, 2, 3));
     assertThat(reached.await(30, TimeUnit.SECONDS)).isTrue();
     kit.stop(victim); // step 3 now waits for w0 alone, which is held at the gate
 
-    startWorker("w3", exchange);
+    startWorker(3, exchange);
     Awaitility.await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> events(job.id()).stream().anyMatch(l -> l.contains("\"worker_joined\"")));
@@ -214,7 +177,7 @@ class MembershipChangeTest {
   void shouldPauseAJobWithoutWorkersAndGoOnFromTheSameStepWhenOneJoins() throws Exception {
     startCoordinator(Duration.ofMillis(300));
     CountDownLatch reached = new CountDownLatch(1);
-    ActorRef<WorkerNode.Command> only = startWorker("w0", losingFrom(3, reached));
+    ActorRef<WorkerNode.Command> only = startWorker(0, losingFrom(3, reached));
     Path train = writeLines("train.jsonl", 20);
     JobStatus job = submit(settings(train, 1, 2));
     assertThat(reached.await(30, TimeUnit.SECONDS)).isTrue();
@@ -228,7 +191,7 @@ class MembershipChangeTest {
     Awaitility.await()
         .atMost(Duration.ofSeconds(10))
         .until(() -> Files.isDirectory(checkpoint.resolve("step-00000003")));
-    startWorker("w1", exchange);
+    startWorker(1, exchange);
     JobStatus done = awaitTerminal(job.id(), Duration.ofSeconds(30));
 
     assertThat(done.state()).as(String.valueOf(done.error())).isEqualTo(JobState.SUCCEEDED);
@@ -244,10 +207,10 @@ class MembershipChangeTest {
   @Test
   void shouldReplanTheStepAtOnceWhenAWorkerLeavesTheCluster() throws Exception {
     startCoordinator();
-    startWorker("w0", exchange);
-    startWorker("w1", exchange);
+    startWorker(0, exchange);
+    startWorker(1, exchange);
     CountDownLatch reached = new CountDownLatch(1);
-    ActorRef<WorkerNode.Command> victim = startWorker("w2", losingFrom(3, reached));
+    ActorRef<WorkerNode.Command> victim = startWorker(2, losingFrom(3, reached));
     Path train = writeLines("train.jsonl", 20);
     JobStatus job = submit(settings(train, 3, 2));
 
