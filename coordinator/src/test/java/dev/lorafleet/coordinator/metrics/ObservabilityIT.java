@@ -166,7 +166,8 @@ class ObservabilityIT {
                   Duration.ofMinutes(2)),
               ScriptedCompute.factory(gate),
               workerExchange,
-              workerMetrics);
+              workerMetrics,
+              WorkerRuntime.DEFAULT_LEAVE_GRACE);
       open.add(
           () -> {
             gate.release();

@@ -15,51 +15,18 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 public final class WorkerRuntime {
   private WorkerRuntime() {}
 
-  /**
-   * @param host the address this worker binds (cluster and data plane)
-   * @param seedHost the coordinator's cluster host
-   * @param seedPort the coordinator's cluster port
-   */
-  public static ActorSystem<WorkerNode.Command> start(
-      String host,
-      String seedHost,
-      int seedPort,
-      WorkerSettings settings,
-      JobComputeFactory computeFactory,
-      WorkerExchange.Factory exchangeFactory) {
-    return ActorSystem.create(
-        WorkerNode.create(settings, computeFactory, exchangeFactory),
-        ClusterConfig.SYSTEM_NAME,
-        ClusterConfig.worker(host, 0, seedHost, seedPort));
-  }
-
-  /** The same, reporting the node's job open time and share compute to {@code metrics}. */
-  public static ActorSystem<WorkerNode.Command> start(
-      String host,
-      String seedHost,
-      int seedPort,
-      WorkerSettings settings,
-      JobComputeFactory computeFactory,
-      WorkerExchange.Factory exchangeFactory,
-      WorkerMetrics metrics) {
-    return start(
-        host,
-        seedHost,
-        seedPort,
-        settings,
-        computeFactory,
-        exchangeFactory,
-        metrics,
-        DEFAULT_LEAVE_GRACE);
-  }
-
   /** How long a worker told to go (SIGTERM, a spot notice) may take to finish its shares. */
   public static final Duration DEFAULT_LEAVE_GRACE = Duration.ofSeconds(30);
 
   /**
-   * The same; a shutdown of the node (SIGTERM: a spot notice or a scale-down) first tells the
-   * coordinator and finishes the shares the node has, for up to {@code leaveGrace}, and only then
-   * leaves the cluster. A node downed by the cluster (the coordinator went away) leaves at once.
+   * Starts a worker node that reports its job open time and share compute to {@code metrics}. A
+   * shutdown of the node (SIGTERM: a spot notice or a scale-down) first tells the coordinator and
+   * finishes the shares the node has, for up to {@code leaveGrace}, and only then leaves the
+   * cluster. A node downed by the cluster (the coordinator went away) leaves at once.
+   *
+   * @param host the address this worker binds (cluster and data plane)
+   * @param seedHost the coordinator's cluster host
+   * @param seedPort the coordinator's cluster port
    */
   public static ActorSystem<WorkerNode.Command> start(
       String host,
