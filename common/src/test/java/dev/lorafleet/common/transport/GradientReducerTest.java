@@ -50,8 +50,19 @@ class GradientReducerTest {
 
   private static GradientReducer deliver(
       List<List<UnsafeBuffer>> frames, long seed, float[] spare) {
-    GradientReducer reducer =
-        new GradientReducer("job", 5, 0, WORKERS, LENGTH, new TransportCounters(), spare);
+    return offerAll(
+        new GradientReducer("job", 5, 0, WORKERS, LENGTH, new TransportCounters(), spare),
+        frames,
+        seed,
+        0);
+  }
+
+  /**
+   * Offers each worker's frames in order, workers interleaved at random (worker {@code w}'s frames
+   * on session {@code sessionBase + w}), until every frame was taken.
+   */
+  private static GradientReducer offerAll(
+      GradientReducer reducer, List<List<UnsafeBuffer>> frames, long seed, int sessionBase) {
     List<ArrayDeque<UnsafeBuffer>> queues = new ArrayList<>();
     frames.forEach(list -> queues.add(new ArrayDeque<>(list)));
     Random random = new Random(seed);
@@ -62,7 +73,7 @@ class GradientReducerTest {
       if (head == null) {
         continue;
       }
-      Verdict verdict = reducer.onFrame(head, 0, head.capacity(), w);
+      Verdict verdict = reducer.onFrame(head, 0, head.capacity(), sessionBase + w);
       assertThat(verdict).isNotEqualTo(Verdict.DROPPED);
       if (verdict == Verdict.ADDED) {
         queues.get(w).poll();
@@ -193,25 +204,8 @@ class GradientReducerTest {
     for (int w = 0; w < frames.size(); w++) {
       ids.add("w" + w);
     }
-    GradientReducer reducer = new GradientReducer("job", 5, 0, ids, LENGTH, counters, spare);
-    List<ArrayDeque<UnsafeBuffer>> queues = new ArrayList<>();
-    frames.forEach(list -> queues.add(new ArrayDeque<>(list)));
-    Random random = new Random(seed);
-    int guard = 0;
-    while (queues.stream().anyMatch(q -> !q.isEmpty())) {
-      int w = random.nextInt(queues.size());
-      UnsafeBuffer head = queues.get(w).peek();
-      if (head == null) {
-        continue;
-      }
-      Verdict verdict = reducer.onFrame(head, 0, head.capacity(), 100 + w);
-      assertThat(verdict).isNotEqualTo(Verdict.DROPPED);
-      if (verdict == Verdict.ADDED) {
-        queues.get(w).poll();
-      }
-      assertThat(++guard).as("delivery makes progress").isLessThan(10_000_000);
-    }
-    return reducer;
+    return offerAll(
+        new GradientReducer("job", 5, 0, ids, LENGTH, counters, spare), frames, seed, 100);
   }
 
   @Test
