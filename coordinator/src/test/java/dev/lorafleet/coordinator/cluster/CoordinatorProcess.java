@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * A coordinator in a process of its own (the testing main, raw checkpoints): what the restart and
  * take-over ITs kill and start again on one data directory.
  */
-final class CoordinatorProcess {
+public final class CoordinatorProcess {
   private CoordinatorProcess() {}
 
   /**
@@ -24,6 +24,15 @@ final class CoordinatorProcess {
    * <dir>/aeron-<name>}.
    */
   static Process start(Path dir, Path dataDir, int clusterPort, String name) throws IOException {
+    return builder(dir, dataDir, clusterPort, name).start();
+  }
+
+  /**
+   * What {@link #start} runs, with {@code extra} arguments after the usual ones, for a caller that
+   * sets the environment before it starts the process.
+   */
+  public static ProcessBuilder builder(
+      Path dir, Path dataDir, int clusterPort, String name, String... extra) throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> command = new ArrayList<>();
     command.add(java);
@@ -45,10 +54,10 @@ final class CoordinatorProcess {
     command.add(String.valueOf(LocalWorkers.freePort()));
     command.add("--metrics-port");
     command.add(String.valueOf(LocalWorkers.freePort()));
+    command.addAll(List.of(extra));
     return new ProcessBuilder(command)
         .redirectErrorStream(true)
-        .redirectOutput(dir.resolve(name + ".log").toFile())
-        .start();
+        .redirectOutput(dir.resolve(name + ".log").toFile());
   }
 
   /**

@@ -5,7 +5,7 @@ import static dev.lorafleet.coordinator.k8s.FakeKubernetesApi.NAMESPACE;
 import static dev.lorafleet.coordinator.k8s.FakeKubernetesApi.leaseHeldBy;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lorafleet.coordinator.cli.TestingCoordinatorMain;
+import dev.lorafleet.coordinator.cluster.CoordinatorProcess;
 import dev.lorafleet.coordinator.cluster.LocalWorkers;
 import io.kubernetes.client.openapi.models.V1Lease;
 import java.io.IOException;
@@ -13,8 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
@@ -52,32 +50,8 @@ class KubernetesLeaseProcessIT {
             + NAMESPACE
             + "}\n"
             + "current-context: fake\n");
-    String java = ProcessHandle.current().info().command().orElse("java");
-    List<String> command = new ArrayList<>();
-    command.add(java);
-    command.add("-Xmx256m");
-    command.add("--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED");
-    command.add(
-        "-Dlorafleet.test.aeron-dir=" + Files.createDirectories(dir.resolve("aeron-" + name)));
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add(TestingCoordinatorMain.class.getName());
-    command.addAll(
-        List.of(
-            "coordinator",
-            "--data-dir",
-            dir.resolve("data").toString(),
-            "--cluster-port",
-            String.valueOf(LocalWorkers.freePort()),
-            "--http-port",
-            String.valueOf(LocalWorkers.freePort()),
-            "--metrics-port",
-            String.valueOf(LocalWorkers.freePort())));
-    command.addAll(List.of(extra));
     ProcessBuilder builder =
-        new ProcessBuilder(command)
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve(name + ".log").toFile());
+        CoordinatorProcess.builder(dir, dir.resolve("data"), LocalWorkers.freePort(), name, extra);
     Map<String, String> env = builder.environment();
     env.remove(KubernetesSettings.KUBERNETES_SERVICE_HOST); // a CI pod must not use its own API
     env.remove(KubernetesSettings.STATEFULSET);
