@@ -85,8 +85,16 @@ class MembershipChangeTest {
     return Files.readAllLines(dir.resolve("data/jobs").resolve(jobId).resolve("events.jsonl"));
   }
 
-  /** A worker's data plane that loses every gradient from {@code fromStep} on (a dying node). */
-  private WorkerExchange.Factory losingFrom(long fromStep, CountDownLatch reached) {
+  /** What a test's worker data plane does with the gradient of {@code step}. */
+  private interface SendPolicy {
+    /**
+     * @param send the real send, to run or not
+     */
+    void onSend(long step, Runnable send);
+  }
+
+  /** The in-memory data plane, its gradient sends going through {@code policy}. */
+  private WorkerExchange.Factory sendingVia(SendPolicy policy) {
     return (endpoints, id) -> {
       WorkerExchange real = exchange.connect(endpoints, id);
       return new WorkerExchange() {
@@ -98,11 +106,7 @@ class MembershipChangeTest {
         @Override
         public void sendGradient(
             String jobId, long step, int round, float[] sum, long tokens, double lossSum) {
-          if (step < fromStep) {
-            real.sendGradient(jobId, step, round, sum, tokens, lossSum);
-          } else {
-            reached.countDown();
-          }
+          policy.onSend(step, () -> real.sendGradient(jobId, step, round, sum, tokens, lossSum));
         }
 
         @Override
@@ -111,19 +115,22 @@ class MembershipChangeTest {
     };
   }
 
+  /** A worker's data plane that loses every gradient from {@code fromStep} on (a dying node). */
+  private WorkerExchange.Factory losingFrom(long fromStep, CountDownLatch reached) {
+    return sendingVia(
+        (step, send) -> {
+          if (step < fromStep) {
+            send.run();
+          } else {
+            reached.countDown();
+          }
+        });
+  }
+
   /** A worker's data plane that holds its gradient of {@code step} until {@code gate} opens. */
   private WorkerExchange.Factory heldAt(long step, CountDownLatch gate) {
-    return (endpoints, id) -> {
-      WorkerExchange real = exchange.connect(endpoints, id);
-      return new WorkerExchange() {
-        @Override
-        public float[] awaitParameters(String jobId, long s, Duration timeout) {
-          return real.awaitParameters(jobId, s, timeout);
-        }
-
-        @Override
-        public void sendGradient(
-            String jobId, long s, int round, float[] sum, long tokens, double lossSum) {
+    return sendingVia(
+        (s, send) -> {
           if (s == step) {
             try {
               gate.await(30, TimeUnit.SECONDS);
@@ -131,13 +138,8 @@ class MembershipChangeTest {
               Thread.currentThread().interrupt();
             }
           }
-          real.sendGradient(jobId, s, round, sum, tokens, lossSum);
-        }
-
-        @Override
-        public void close() {}
-      };
-    };
+          send.run();
+        });
   }
 
   @Test
